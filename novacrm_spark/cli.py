@@ -1,0 +1,175 @@
+"""The ``novacrm`` command.
+
+Examples::
+
+    novacrm run --layer all --as-of 2025-01-31
+    novacrm run --select fct_revenue+        # a model and everything downstream
+    novacrm show marts.churn_risk_view --limit 10
+    novacrm generate --accounts 150 --seed 7 --out data/raw
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from novacrm_spark.config import DEFAULT_CONFIG, Settings, load_settings
+from novacrm_spark.errors import NovaCrmError
+
+
+class NovaCrmGroup(click.Group):
+    """Expected errors print one clear line and exit 2, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NovaCrmError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+def settings_options(fn: Callable) -> Callable:
+    """Options shared by every command that needs settings."""
+    options = [
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False),
+            envvar="NOVACRM_CONFIG",
+            help=f"YAML settings file. Default: {DEFAULT_CONFIG} when it exists.",
+        ),
+        click.option("--warehouse", help="Root folder (or URI) of the Delta tables."),
+        click.option("--engine", type=click.Choice(["auto", "embedded", "delta-spark"]), help="Delta engine."),
+        click.option("--master", help="Spark master, e.g. local[2] (ignored under spark-submit)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def make_settings(config_file: str | None, **overrides: Any) -> Settings:
+    if config_file is None and Path(DEFAULT_CONFIG).is_file():
+        config_file = DEFAULT_CONFIG
+    return load_settings(config_file, overrides)
+
+
+@click.group(cls=NovaCrmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="novacrm-spark")
+def main() -> None:
+    """NovaCRM Spark: build customer-intelligence Delta tables from NovaCRM raw exports.
+
+    Layers: staging (cleaned source rows, bad rows quarantined) -> core
+    (dimensions, MRR ledger, usage, tickets) -> marts (health, churn risk, NRR,
+    cohorts, SLA). Settings come from --config (default conf/local.yaml when
+    present), NOVACRM_* environment variables, then command-line flags.
+    """
+
+
+@main.command()
+@settings_options
+@click.option(
+    "--layer",
+    type=click.Choice(["staging", "core", "marts", "all"]),
+    default="all",
+    show_default=True,
+    help="Build one layer, or all of them in order.",
+)
+@click.option(
+    "--select",
+    "select",
+    multiple=True,
+    metavar="NAME[+]",
+    help="Build only this model (repeatable); NAME+ adds everything downstream of it.",
+)
+@click.option("--as-of", "as_of_date", metavar="YYYY-MM-DD", help="As-of date. Default: latest date in the data.")
+@click.option("--input", "input_dir", metavar="DIR", help="Folder holding the five raw_*.csv exports.")
+def run(config_file, warehouse, engine, master, layer, select, as_of_date, input_dir) -> None:
+    """Build tables: read, transform, check, then publish each one atomically.
+
+    A model whose error-level checks fail is not published (readers keep the
+    previous version) and every model downstream of it is skipped. Exits 1
+    when any model failed.
+    """
+    from novacrm_spark.runner import run_pipeline
+    from novacrm_spark.session import build_spark_session
+
+    settings = make_settings(
+        config_file,
+        warehouse=warehouse,
+        engine=engine,
+        master=master,
+        as_of_date=as_of_date,
+        input_dir=input_dir,
+    )
+    spark = build_spark_session(settings)
+    result = run_pipeline(spark, settings, layer=layer, select=select, progress=click.echo)
+    if result.results_path:
+        click.echo(f"Run results: {result.results_path}")
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command()
+@settings_options
+@click.argument("table")
+@click.option("--limit", default=20, show_default=True, help="Rows to print.")
+def show(config_file, warehouse, engine, master, table, limit) -> None:
+    """Print rows of a built table: NAME (a model) or LAYER.NAME (e.g. quarantine.accounts)."""
+    from novacrm_spark.registry import all_models
+    from novacrm_spark.session import build_spark_session
+    from novacrm_spark.store import open_store
+
+    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    layer, _, name = table.rpartition(".")
+    if not layer:
+        models = all_models()
+        if name not in models:
+            raise NovaCrmError(f"no model named {name!r}; use LAYER.NAME for quarantine tables")
+        layer = models[name].layer
+    spark = build_spark_session(settings)
+    store = open_store(spark, settings.warehouse, settings.engine)
+    df = store.read(layer, name)
+    click.echo(f"{layer}.{name} (version {store.version(layer, name)}):")
+    click.echo(df.limit(limit)._show_string(limit, truncate=False))
+
+
+@main.command()
+@click.option("--accounts", default=150, show_default=True, help="Number of accounts.")
+@click.option("--seed", default=7, show_default=True, help="Random seed: same seed, same bytes.")
+@click.option("--as-of", "as_of", default="2025-01-31", show_default=True, help="Last date of the data.")
+@click.option("--start", default="2023-01-01", show_default=True, help="First signup date.")
+@click.option(
+    "--dirty-rate",
+    default=0.01,
+    show_default=True,
+    help="Share of rows given each kind of deliberate dirt (0 = clean data).",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
+def generate(accounts, seed, as_of, start, dirty_rate, out_dir) -> None:
+    """Write five realistic raw NovaCRM exports (CSV) for demos, tests and benchmarks."""
+    import datetime as dt
+
+    from novacrm_spark.datagen import GeneratorConfig
+    from novacrm_spark.datagen import generate as generate_data
+
+    try:
+        config = GeneratorConfig(
+            accounts=accounts,
+            seed=seed,
+            as_of=dt.date.fromisoformat(as_of),
+            start=dt.date.fromisoformat(start),
+            dirty_rate=dirty_rate,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    counts = generate_data(config, out_dir, progress=click.echo)
+    for name, rows in counts.items():
+        click.echo(f"{name:<28} {rows:>10,} rows")
+    click.echo(f"Wrote {len(counts)} files to {out_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Typed run settings: a YAML file, then ``NOVACRM_*`` environment variables, then CLI flags.
+
+Example::
+
+    >>> settings = load_settings("conf/local.yaml", overrides={"as_of_date": "2025-01-31"})
+    >>> settings.as_of_date
+    datetime.date(2025, 1, 31)
+
+Later sources win: file < environment < explicit overrides. Every value is
+validated when loaded and a bad one raises :class:`ConfigError` naming it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from novacrm_spark.errors import ConfigError
+
+ENGINES = ("auto", "embedded", "delta-spark")
+ENV_PREFIX = "NOVACRM_"
+DEFAULT_CONFIG = "conf/local.yaml"
+
+
+@dataclass(frozen=True)
+class Product:
+    """One sellable product of the catalog (prices and names are configuration, not code)."""
+
+    name: str
+    display_name: str
+    product_type: str  # platform | addon
+    feature_category: str
+    # platform: price per plan tier; add-on: {"all": price}
+    list_price_mrr: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know; build it with :func:`load_settings`."""
+
+    master: str = "local[*]"
+    app_name: str = "novacrm-spark"
+    input_dir: str = "data/raw"
+    warehouse: str = "warehouse"
+    engine: str = "auto"
+    as_of_date: dt.date | None = None
+    shuffle_partitions: int = 4
+    spark_conf: Mapping[str, str] = field(default_factory=dict)
+    products: tuple[Product, ...] = ()
+    max_quarantine_fraction: float = 0.05
+    catalog: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {self.engine!r}")
+        if self.shuffle_partitions < 1:
+            raise ConfigError(f"shuffle_partitions must be >= 1; got {self.shuffle_partitions!r}")
+        if not 0 <= self.max_quarantine_fraction <= 1:
+            raise ConfigError(
+                f"max_quarantine_fraction must be between 0 and 1; got {self.max_quarantine_fraction!r}"
+            )
+        for name in ("master", "input_dir", "warehouse"):
+            if not getattr(self, name):
+                raise ConfigError(f"{name} must not be empty")
+
+    def product(self, name: str) -> Product:
+        for product in self.products:
+            if product.name == name:
+                return product
+        raise ConfigError(f"product {name!r} is not in the configured product catalog")
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load settings from ``config_file`` (YAML), the environment and ``overrides``.
+
+    ``overrides`` with a ``None`` value are ignored, so CLI options that were not
+    given leave the file's value alone.
+    """
+    values: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if config_file is not None:
+        path = Path(config_file)
+        values.update(_read_yaml(path))
+        base_dir = path.parent
+    values.update(_from_environment(os.environ if environ is None else environ))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _build(values, base_dir)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    return content
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    names = {f.name for f in dataclasses.fields(Settings)} - {"products", "spark_conf", "catalog"}
+    return {
+        key[len(ENV_PREFIX):].lower(): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].lower() in names
+    }
+
+
+def _build(values: dict[str, Any], base_dir: Path) -> Settings:
+    known = {f.name for f in dataclasses.fields(Settings)} | {"products_file"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    products_file = values.pop("products_file", None)
+    if products_file is not None:
+        values["products"] = _read_yaml(base_dir / products_file).get("products", [])
+    if "as_of_date" in values:
+        values["as_of_date"] = parse_as_of(values["as_of_date"])
+    if "shuffle_partitions" in values:
+        values["shuffle_partitions"] = _as_int("shuffle_partitions", values["shuffle_partitions"])
+    if "max_quarantine_fraction" in values:
+        values["max_quarantine_fraction"] = _as_float(
+            "max_quarantine_fraction", values["max_quarantine_fraction"]
+        )
+    if "products" in values:
+        values["products"] = tuple(_product(entry) for entry in values["products"])
+    for name in ("input_dir", "warehouse"):
+        if name in values:
+            values[name] = str(values[name])
+    values["spark_conf"] = {str(k): str(v) for k, v in (values.get("spark_conf") or {}).items()}
+    return Settings(**values)
+
+
+def parse_as_of(value: Any) -> dt.date | None:
+    """Parse an as-of date given as ``YYYY-MM-DD`` text or a date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"as_of_date must be YYYY-MM-DD; got {value!r}") from None
+
+
+def _as_int(name: str, value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be an integer; got {value!r}") from None
+
+
+def _as_float(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number; got {value!r}") from None
+
+
+def _product(entry: Mapping[str, Any]) -> Product:
+    try:
+        prices = entry["list_price_mrr"]
+        if not isinstance(prices, Mapping):
+            prices = {"all": prices}
+        return Product(
+            name=str(entry["name"]),
+            display_name=str(entry["display_name"]),
+            product_type=str(entry["product_type"]),
+            feature_category=str(entry["feature_category"]),
+            list_price_mrr={str(k): float(v) for k, v in prices.items()},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"product catalog entry {dict(entry)!r} is invalid: {exc}") from None

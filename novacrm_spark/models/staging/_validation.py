@@ -1,0 +1,116 @@
+"""The spec's quarantine rules, applied the same way to every raw source.
+
+A staging model describes its source declaratively (:class:`SourceRules`);
+:func:`validate` cleans the text, types it, and gives each row the first
+reason that rejects it (or null):
+
+1. a null key or required value;
+2. a source-specific consistency rule (tickets: status vs. resolution);
+3. a key that repeats with differing values (identical copies collapse first);
+4. a non-empty value that does not parse;
+5. a code outside its domain, or a number outside its range;
+6. an account_id missing from the accepted accounts.
+
+:func:`split` turns the validated rows into the accepted table and the
+quarantine table (the cleaned source text plus ``reason``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from novacrm_spark.columns import clean_code, clean_currency, clean_text
+from novacrm_spark.registry import StagingResult
+from novacrm_spark.sources import RawSource
+
+REASON = "reason"
+TYPED_PREFIX = "_typed_"
+
+
+def typed(column: str) -> Column:
+    """The parsed value of a source column inside a validated DataFrame."""
+    return F.col(f"{TYPED_PREFIX}{column}")
+
+
+@dataclass(frozen=True)
+class SourceRules:
+    """How one raw source is cleaned, typed and validated."""
+
+    source: RawSource
+    required: tuple[str, ...]
+    codes: tuple[str, ...] = ()
+    upper_codes: tuple[str, ...] = ()
+    parsers: Mapping[str, Callable[[Column], Column]] = field(default_factory=dict)
+    domains: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # column -> (minimum, maximum); None leaves that end open.
+    ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    # Source-specific consistency rules, checked right after the required values.
+    consistency: Callable[[], list[tuple[Column, str]]] = lambda: []
+    references_accounts: bool = True
+
+
+def clean(raw: DataFrame, rules: SourceRules) -> DataFrame:
+    """Trim every string (empty -> null); ``lower`` codes, ``upper`` currencies."""
+
+    def cleaner(name: str) -> Column:
+        if name in rules.codes:
+            return clean_code(name)
+        if name in rules.upper_codes:
+            return clean_currency(name)
+        return clean_text(name)
+
+    return raw.select(*[cleaner(c).alias(c) for c in rules.source.columns])
+
+
+def validate(raw: DataFrame, rules: SourceRules, accounts: DataFrame | None = None) -> DataFrame:
+    """Cleaned text columns, ``_typed_<column>`` parsed values, and ``reason`` (null = accepted)."""
+    key = rules.source.key
+    # Identical rows (after cleaning, before typing) collapse into one.
+    rows = clean(raw, rules).distinct()
+    versions = F.count(F.lit(1)).over(Window.partitionBy(key))
+    rows = rows.withColumn("_versions", F.when(F.col(key).isNotNull(), versions))
+    rows = rows.select("*", *[parse(F.col(c)).alias(f"{TYPED_PREFIX}{c}") for c, parse in rules.parsers.items()])
+    if rules.references_accounts:
+        known = accounts.select(F.col("account_id").alias("_known_account"))
+        rows = rows.join(known, rows["account_id"] == known["_known_account"], "left")
+
+    reasons: list[tuple[Column, str]] = []
+    for c in (key, *rules.required):
+        reasons.append((F.col(c).isNull(), f"missing {c}"))
+    reasons.extend(rules.consistency())
+    reasons.append((F.col("_versions") > 1, f"conflicting duplicate {key}"))
+    for c in rules.parsers:
+        reasons.append((F.col(c).isNotNull() & typed(c).isNull(), f"unparseable {c}"))
+    for c, values in rules.domains.items():
+        reasons.append((F.col(c).isNotNull() & ~F.col(c).isin(*values), f"{c} outside its domain"))
+    for c, (low, high) in rules.ranges.items():
+        value = typed(c) if c in rules.parsers else F.col(c)
+        if low is not None:
+            reasons.append((value < low, f"{c} below {low}"))
+        if high is not None:
+            reasons.append((value > high, f"{c} above {high}"))
+    if rules.references_accounts:
+        reasons.append((F.col("_known_account").isNull(), "unknown account_id"))
+
+    reason = F.coalesce(*[F.when(cond, F.lit(text)) for cond, text in reasons])
+    return rows.withColumn(REASON, reason).drop("_versions", "_known_account")
+
+
+def split(
+    validated: DataFrame,
+    rules: SourceRules,
+    accepted_columns: list[Column],
+    loaded_at: dt.datetime,
+) -> StagingResult:
+    """The accepted rows as ``accepted_columns`` + ``_loaded_at``, and the quarantined source rows."""
+    stamp = F.lit(loaded_at).cast("timestamp").alias("_loaded_at")
+    accepted = validated.where(F.col(REASON).isNull()).select(*accepted_columns, stamp)
+    quarantined = validated.where(F.col(REASON).isNotNull()).select(
+        *rules.source.columns, REASON, stamp
+    )
+    return StagingResult(accepted=accepted, quarantined=quarantined)

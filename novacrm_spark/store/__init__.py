@@ -1,0 +1,52 @@
+"""The Delta table store: every table read and write of the pipeline goes through here.
+
+Tables live at ``<warehouse>/<layer>/<table>/``. Two engines implement the same
+small interface (:class:`TableStore`):
+
+* ``delta-spark``: Spark's own Delta data source, when Delta's JVM classes are
+  on the classpath (Databricks, or ``spark-submit --packages io.delta:...``);
+* ``embedded``: executors write Parquet, the driver commits the files to the
+  Delta log with delta-rs (the ``deltalake`` package). No JVM connector needed.
+
+Both write the standard Delta protocol, so each reads what the other wrote.
+
+Example::
+
+    >>> store = open_store(spark, warehouse="warehouse", engine="auto")
+    >>> staged = store.stage(df, "staging", "stg_accounts")
+    >>> staged.dataframe.count()        # audit the files before anyone can see them
+    >>> staged.commit()                 # one atomic Delta commit -> new version
+    >>> store.read("staging", "stg_accounts").show()
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from novacrm_spark.errors import ConfigError
+from novacrm_spark.store.base import StagedWrite, TableStore
+from novacrm_spark.store.delta_spark import DeltaSparkStore, delta_spark_available
+from novacrm_spark.store.embedded import EmbeddedStore
+
+__all__ = ["StagedWrite", "TableStore", "open_store", "resolve_engine"]
+
+
+def resolve_engine(spark: SparkSession, engine: str) -> str:
+    """Turn ``auto`` into the engine this session can use."""
+    if engine == "auto":
+        return "delta-spark" if delta_spark_available(spark) else "embedded"
+    if engine == "delta-spark" and not delta_spark_available(spark):
+        raise ConfigError(
+            "engine delta-spark needs Delta's JVM classes on the classpath "
+            "(spark-submit --packages io.delta:delta-spark_2.13:<version>, or a Databricks runtime); "
+            "use engine embedded or auto otherwise"
+        )
+    return engine
+
+
+def open_store(spark: SparkSession, warehouse: str, engine: str = "auto") -> TableStore:
+    """Open the warehouse with the named engine (``auto`` picks delta-spark when available)."""
+    resolved = resolve_engine(spark, engine)
+    if resolved == "delta-spark":
+        return DeltaSparkStore(spark, warehouse)
+    return EmbeddedStore(spark, warehouse)
