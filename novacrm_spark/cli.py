@@ -143,9 +143,10 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
 @click.option("--start", default="2023-01-01", show_default=True, help="First signup date.")
 @click.option(
     "--dirty-rate",
-    default=0.01,
+    default=0.005,
     show_default=True,
-    help="Share of rows given each kind of deliberate dirt (0 = clean data).",
+    help="Share of rows given each kind of deliberate dirt (0 = clean data). The default "
+    "stays under the pipeline's 5% quarantine threshold.",
 )
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 def generate(accounts, seed, as_of, start, dirty_rate, out_dir) -> None:
@@ -169,6 +170,16 @@ def generate(accounts, seed, as_of, start, dirty_rate, out_dir) -> None:
     for name, rows in counts.items():
         click.echo(f"{name:<28} {rows:>10,} rows")
     click.echo(f"Wrote {len(counts)} files to {out_dir}")
+
+
+from novacrm_spark.report.commands import report  # noqa: E402 - registers `novacrm report`
+main.add_command(report)
+from novacrm_spark.serving.commands import register, serve, sql  # noqa: E402 - registers serve/sql/register
+main.add_command(serve)
+main.add_command(sql)
+main.add_command(register)
+from novacrm_spark.quality.cli import docs  # noqa: E402 - registers `novacrm docs`
+main.add_command(docs)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,35 @@ def spark():
 def loaded_at() -> dt.datetime:
     """The run timestamp injected into models under test."""
     return LOADED_AT
+
+
+SAMPLE_INPUT = "data/raw"
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(spark, tmp_path_factory):
+    """A warehouse with every layer built from the bundled sample (once per test run).
+
+    Tests may read it but must not write to it; copy it first if a test publishes.
+    """
+    from pathlib import Path
+
+    from novacrm_spark.config import load_settings
+    from novacrm_spark.runner import run_pipeline
+
+    root = Path(__file__).resolve().parents[1]
+    warehouse = tmp_path_factory.mktemp("built") / "warehouse"
+    settings = load_settings(
+        root / "conf" / "local.yaml",
+        overrides={
+            "input_dir": str(root / SAMPLE_INPUT),
+            "warehouse": str(warehouse),
+            "as_of_date": "2025-01-31",
+            "master": "local[2]",
+            "shuffle_partitions": 2,
+        },
+        environ={},
+    )
+    result = run_pipeline(spark, settings, layer="all", progress=lambda line: None, loaded_at=LOADED_AT)
+    assert result.ok, result.summary()
+    return warehouse
