@@ -1,0 +1,62 @@
+"""Settings: file < environment < flags, validated with the bad value named."""
+
+import datetime as dt
+
+import pytest
+
+from novacrm_spark.config import load_settings
+from novacrm_spark.errors import ConfigError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "conf.yaml"
+    path.write_text(text)
+    (tmp_path / "products.yaml").write_text(
+        "products:\n  - {name: api_access, display_name: API Access, product_type: addon,"
+        " feature_category: integration, list_price_mrr: 29}\n"
+    )
+    return path
+
+
+def test_precedence_file_then_environment_then_overrides(tmp_path):
+    path = write(tmp_path, "warehouse: from_file\ninput_dir: in_file\nshuffle_partitions: 8\nproducts_file: products.yaml\n")
+    settings = load_settings(
+        path,
+        overrides={"warehouse": "from_flag", "as_of_date": None},
+        environ={"NOVACRM_WAREHOUSE": "from_env", "NOVACRM_SHUFFLE_PARTITIONS": "3", "NOVACRM_AS_OF_DATE": "2025-01-31"},
+    )
+    assert settings.warehouse == "from_flag"
+    assert settings.shuffle_partitions == 3
+    assert settings.input_dir == "in_file"
+    assert settings.as_of_date == dt.date(2025, 1, 31)
+    assert settings.product("api_access").list_price_mrr == {"all": 29.0}
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("engine: turbo\n", "engine must be one of"),
+        ("as_of_date: 31/01/2025\n", "as_of_date must be YYYY-MM-DD; got '31/01/2025'"),
+        ("shuffle_partitions: many\n", "shuffle_partitions must be an integer; got 'many'"),
+        ("max_quarantine_fraction: 2\n", "max_quarantine_fraction must be between 0 and 1"),
+        ("warehose: typo\n", "unknown setting\\(s\\): warehose"),
+        ("- a list\n", "must hold a mapping"),
+    ],
+)
+def test_bad_values_are_named(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml", environ={})
+
+
+def test_bundled_configs_load():
+    for name in ("conf/local.yaml", "conf/cluster.yaml"):
+        settings = load_settings(name, environ={})
+        assert {p.name for p in settings.products} == {
+            "novacrm_platform", "api_access", "advanced_analytics", "priority_support"
+        }
+    assert load_settings("conf/cluster.yaml", environ={}).engine == "delta-spark"
