@@ -79,23 +79,41 @@ def source_path(input_dir: str, source: str) -> str:
 
 
 def check_raw_file(spark: SparkSession, input_dir: str, source: str) -> None:
-    """Fail early, naming the file, when it is missing, empty, not UTF-8 or has the wrong header.
+    """Fail early, naming the file, when it is missing, empty, not CSV, not UTF-8 or has the wrong header.
 
-    Reads only the file's first line (through Spark, so object storage works too).
+    A header-only file is fine (zero rows is valid). Reads through Spark, so
+    object storage works too: the first line for the header, then one
+    aggregation over every line for bytes that are not UTF-8.
+
+    Example::
+
+        >>> check_raw_file(spark, "data/raw", "accounts")   # returns None, or raises InputFileError
     """
-    spec = SOURCES[source]
     path = source_path(input_dir, source)
+    header_line = _first_line(spark, path, source)
+    _check_header(path, source, header_line)
+    _check_utf8(spark, path)
+
+
+def _first_line(spark: SparkSession, path: str, source: str) -> str:
+    spec = SOURCES[source]
     try:
         first = spark.read.text(path).limit(1).first()
     except AnalysisException as exc:
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
             raise InputFileError(f"{path}: file not found (expected the {source} export here)") from None
-        raise InputFileError(f"{path}: cannot be read: {exc}") from None
+        raise InputFileError(f"{path}: cannot be read: {str(exc).splitlines()[0]}") from None
     if first is None or not first[0].strip():
         raise InputFileError(f"{path}: file is empty (expected a header row: {', '.join(spec.columns)})")
-    header_line = first[0].lstrip("\ufeff")
+    return first[0].lstrip("\ufeff")
+
+
+def _check_header(path: str, source: str, header_line: str) -> None:
+    spec = SOURCES[source]
     if "\ufffd" in header_line or "\x00" in header_line:
-        raise InputFileError(f"{path}: not a UTF-8 text file")
+        raise InputFileError(f"{path}: not a UTF-8 CSV text file (the first line holds binary or non-UTF-8 bytes)")
+    if header_line.lstrip().startswith(("{", "[")):
+        raise InputFileError(f"{path}: not a CSV file (it looks like JSON); expected header: {', '.join(spec.columns)}")
     header = [c.strip() for c in next(csv.reader([header_line]))]
     if header == list(spec.columns):
         return
@@ -106,12 +124,51 @@ def check_raw_file(spark: SparkSession, input_dir: str, source: str) -> None:
         problems.append(f"missing column(s) {', '.join(missing)}")
     if unexpected:
         problems.append(f"unexpected column(s) {', '.join(unexpected)}")
+    if len(missing) == 1 and len(unexpected) == 1:
+        problems.append(f"was {missing[0]} renamed to {unexpected[0]}?")
     if not problems:
         problems.append(f"columns out of order: {', '.join(header)}")
     if len(header) == 1 and len(spec.columns) > 1:
-        problems.append("is it a comma-separated CSV file?")
+        problems.append("not a comma-separated CSV file?")
+    raise InputFileError(f"{path}: {'; '.join(problems)} (expected header: {', '.join(spec.columns)})")
+
+
+def _check_utf8(spark: SparkSession, path: str) -> None:
+    """Count lines holding bytes that are not UTF-8 and find the first one.
+
+    One aggregation per partition: its line count and the position (within the
+    partition) of its first bad line. A single file's partitions are
+    consecutive byte ranges, so the partition counts give the line number.
+    """
+    lines = spark.read.text(path).select(
+        F.spark_partition_id().alias("part"),
+        F.monotonically_increasing_id().alias("id"),
+        # Spark keeps the file's raw bytes in its strings, so ask whether they are valid UTF-8.
+        (~F.expr("is_valid_utf8(value)")).alias("bad"),
+    )
+    per_part = (
+        lines.groupBy("part")
+        .agg(
+            F.count(F.lit(1)).alias("lines"),
+            F.min("id").alias("first_id"),
+            F.sum(F.col("bad").cast("long")).alias("bad_lines"),
+            F.min(F.when(F.col("bad"), F.col("id"))).alias("first_bad_id"),
+        )
+        .orderBy("part")
+        .collect()  # one small row per partition of the file
+    )
+    bad = sum(int(row["bad_lines"]) for row in per_part)
+    if not bad:
+        return
+    before = 0
+    for row in per_part:
+        if row["first_bad_id"] is not None:
+            line = before + int(row["first_bad_id"]) - int(row["first_id"]) + 1
+            break
+        before += int(row["lines"])
     raise InputFileError(
-        f"{path}: {'; '.join(problems)} (expected header: {', '.join(spec.columns)})"
+        f"{path}: not valid UTF-8: {bad} line(s) hold bytes that are not UTF-8, the first at line {line} "
+        "(re-export the file as UTF-8)"
     )
 
 
@@ -126,12 +183,3 @@ def read_raw(spark: SparkSession, input_dir: str, source: str) -> DataFrame:
         .schema(spec.schema)
         .csv(source_path(input_dir, source))
     )
-
-
-def unreadable_rows(raw: DataFrame) -> DataFrame:
-    """Rows whose text holds the Unicode replacement character (bytes that were not UTF-8)."""
-    cond = None
-    for c in raw.columns:
-        hit = F.coalesce(F.col(c).contains("\ufffd"), F.lit(False))
-        cond = hit if cond is None else cond | hit
-    return raw.where(cond)

@@ -1,5 +1,23 @@
-"""Data-quality checks run on every staged table before it is published."""
+"""Data quality: table contracts (YAML next to the models) and the checks run before publishing.
 
-from novacrm_spark.quality.checks import CheckResult, run_checks
+Example::
 
-__all__ = ["CheckResult", "run_checks"]
+    >>> from novacrm_spark.quality import default_contracts, run_checks
+    >>> contract = default_contracts().for_model("stg_accounts")
+    >>> [r.check for r in run_checks(contract, staged_df) if r.status == "error"]
+    []
+"""
+
+from novacrm_spark.quality.checks import CheckResult, failing_rows, run_checks
+from novacrm_spark.quality.contracts import Check, ContractError, Contracts, TableContract, default_contracts
+
+__all__ = [
+    "Check",
+    "CheckResult",
+    "ContractError",
+    "Contracts",
+    "TableContract",
+    "default_contracts",
+    "failing_rows",
+    "run_checks",
+]

@@ -97,10 +97,12 @@ class EmbeddedStore(TableStore):
             delta_schema = DeltaSchema.from_arrow(arrow_schema)
             if DeltaTable.is_deltatable(path):
                 current = DeltaTable(path)
-                if current.schema().to_json() == delta_schema.to_json():
+                # Same schema (column comments included) and description: a plain data commit.
+                same_metadata = current.metadata().description == description
+                if same_metadata and current.schema().to_json() == delta_schema.to_json():
                     current.create_write_transaction(actions, mode="overwrite", schema=delta_schema)
                     return DeltaTable(path).version()
-            # New table, or a schema change: replace the metadata in the same commit.
+            # New table, or a schema or description change: replace the metadata in the same commit.
             create_table_with_add_actions(
                 path,
                 delta_schema,

@@ -1,0 +1,218 @@
+"""The check engine: for every check kind a passing and a failing case, with the failing rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from chispa import assert_df_equality
+
+from novacrm_spark.quality.checks import SAMPLE_ROWS, failing_rows, render_sql, run_checks
+from novacrm_spark.quality.contracts import ContractError, parse_table
+
+SCHEMA = "account_id string, plan_tier string, mrr int, previous_mrr int, change int"
+ROWS = [
+    ("A1", "starter", 10, 0, 10),
+    ("A2", "growth", 20, 25, -5),
+    ("A3", "enterprise", 30, 30, 0),
+]
+PARENT_SCHEMA = "account_id string"
+
+
+def contract(checks: list, columns: dict | None = None):
+    """A small contract over SCHEMA with the given table-level checks."""
+    columns = columns or {
+        "account_id": {"type": "string", "description": "id"},
+        "plan_tier": {"type": "string", "description": "tier"},
+        "mrr": {"type": "int", "description": "mrr"},
+        "previous_mrr": {"type": "int", "description": "previous"},
+        "change": {"type": "int", "description": "mrr - previous"},
+    }
+    return parse_table("core", "t", {"description": "test table", "columns": columns, "checks": checks}, "test")
+
+
+@pytest.fixture
+def table(spark):
+    return spark.createDataFrame(ROWS, SCHEMA)
+
+
+def results_by_name(contract_, df, parents=None, params=None):
+    parent_of = (lambda name: parents[name]) if parents else None
+    return {r.check: r for r in run_checks(contract_, df, parent_of, params)}
+
+
+def only_check(contract_):
+    assert len(contract_.checks) == 1
+    return contract_.checks[0]
+
+
+# --- one passing and one failing case per kind -------------------------------------
+
+
+def test_not_null(spark, table):
+    check = only_check(contract([{"not_null": {"columns": ["plan_tier"]}}]))
+    bad = spark.createDataFrame(ROWS + [("A4", None, 1, 0, 1)], SCHEMA)
+
+    assert failing_rows(table, check).count() == 0
+    assert_df_equality(failing_rows(bad, check), spark.createDataFrame([("A4", None, 1, 0, 1)], SCHEMA))
+    result = results_by_name(contract([{"not_null": {"columns": ["plan_tier"]}}]), bad)["not_null(plan_tier)"]
+    assert (result.status, result.failing_rows) == ("error", 1)
+
+
+def test_unique_counts_every_row_of_a_repeated_key_and_ignores_nulls(spark, table):
+    check = only_check(contract([{"unique": ["account_id"]}]))
+    bad = spark.createDataFrame(
+        ROWS + [("A1", "growth", 11, 0, 11), (None, "growth", 1, 0, 1), (None, "growth", 2, 0, 2)], SCHEMA
+    )
+
+    assert failing_rows(table, check).count() == 0
+    expected = spark.createDataFrame([("A1", "starter", 10, 0, 10), ("A1", "growth", 11, 0, 11)], SCHEMA)
+    assert_df_equality(failing_rows(bad, check), expected, ignore_row_order=True)
+
+
+def test_unique_on_a_composite_key(spark):
+    check = only_check(contract([{"unique": {"columns": ["account_id", "plan_tier"]}}]))
+    ok = spark.createDataFrame([("A1", "starter", 1, 0, 1), ("A1", "growth", 1, 0, 1)], SCHEMA)
+    bad = spark.createDataFrame([("A1", "starter", 1, 0, 1), ("A1", "starter", 2, 0, 2)], SCHEMA)
+
+    assert failing_rows(ok, check).count() == 0
+    assert failing_rows(bad, check).count() == 2
+    assert check.name == "unique(account_id, plan_tier)"
+
+
+def test_accepted_values_lets_nulls_pass(spark, table):
+    check = only_check(
+        contract([{"accepted_values": {"columns": ["plan_tier"], "values": ["starter", "growth", "enterprise"]}}])
+    )
+    bad = spark.createDataFrame(ROWS + [("A4", "platinum", 1, 0, 1), ("A5", None, 1, 0, 1)], SCHEMA)
+
+    assert failing_rows(table, check).count() == 0
+    assert_df_equality(failing_rows(bad, check), spark.createDataFrame([("A4", "platinum", 1, 0, 1)], SCHEMA))
+
+
+def test_relationships_is_an_anti_join_against_the_parent(spark, table):
+    check = only_check(contract([{"relationships": {"columns": ["account_id"], "to": "accounts", "field": "account_id"}}]))
+    parents = {"accounts": spark.createDataFrame([("A1",), ("A2",), ("A3",)], PARENT_SCHEMA)}
+    orphans = spark.createDataFrame(ROWS + [("A9", "growth", 1, 0, 1), (None, "growth", 2, 0, 2)], SCHEMA)
+
+    assert failing_rows(table, check, parents.get).count() == 0
+    assert_df_equality(
+        failing_rows(orphans, check, parents.get), spark.createDataFrame([("A9", "growth", 1, 0, 1)], SCHEMA)
+    )
+    assert check.name == "relationships(account_id -> accounts.account_id)"
+
+
+def test_range_is_inclusive_and_lets_nulls_pass(spark, table):
+    check = only_check(contract([{"range": {"columns": ["mrr"], "min": 10, "max": 30}}]))
+    bad = spark.createDataFrame(ROWS + [("A4", "growth", -1, 0, -1), ("A5", "growth", 31, 0, 31), ("A6", "growth", None, 0, None)], SCHEMA)
+
+    assert failing_rows(table, check).count() == 0  # 10 and 30 are on the bounds
+    expected = spark.createDataFrame([("A4", "growth", -1, 0, -1), ("A5", "growth", 31, 0, 31)], SCHEMA)
+    assert_df_equality(failing_rows(bad, check), expected, ignore_row_order=True)
+
+
+def test_range_with_one_open_end(spark):
+    check = only_check(contract([{"range": {"columns": ["mrr"], "min": 0}}]))
+    df = spark.createDataFrame([("A1", "growth", 0, 0, 0), ("A2", "growth", 10**6, 0, 0), ("A3", "growth", -5, 0, 0)], SCHEMA)
+
+    assert [r.account_id for r in failing_rows(df, check).collect()] == ["A3"]
+    assert check.name == "range(mrr, 0..)"
+
+
+def test_expression_holds_per_row(spark, table):
+    invariant = {"expression": {"name": "change_is_difference", "sql": "change = mrr - previous_mrr"}}
+    check = only_check(contract([invariant]))
+    bad = spark.createDataFrame(ROWS + [("A4", "growth", 5, 1, 3)], SCHEMA)
+
+    assert failing_rows(table, check).count() == 0
+    assert_df_equality(failing_rows(bad, check), spark.createDataFrame([("A4", "growth", 5, 1, 3)], SCHEMA))
+
+
+def test_expression_null_result_fails_unless_the_check_lets_nulls_pass(spark):
+    df = spark.createDataFrame([("A1", "growth", 5, None, 5)], SCHEMA)
+    strict = only_check(contract([{"expression": {"name": "e", "sql": "change = mrr - previous_mrr"}}]))
+    lenient = only_check(
+        contract([{"expression": {"name": "e", "sql": "change = mrr - previous_mrr", "null_passes": True}}])
+    )
+
+    assert failing_rows(df, strict).count() == 1
+    assert failing_rows(df, lenient).count() == 0
+
+
+def test_expression_placeholders_become_date_literals(spark):
+    sql = "revenue_month <= {as_of_month} AND d <= {as_of_date}"
+    params = {"as_of_date": dt.date(2025, 1, 31), "as_of_month": dt.date(2025, 1, 1)}
+
+    assert render_sql(sql, params) == "revenue_month <= DATE'2025-01-01' AND d <= DATE'2025-01-31'"
+    with pytest.raises(ContractError, match="needs as_of_month"):
+        render_sql(sql, {"as_of_date": dt.date(2025, 1, 31)})
+
+
+# --- results: severity, samples, messages, schema --------------------------------------
+
+
+def test_warn_check_reports_without_blocking(spark):
+    c = contract([{"range": {"columns": ["mrr"], "min": 100, "severity": "warn"}}])
+    df = spark.createDataFrame(ROWS, SCHEMA)
+
+    result = results_by_name(c, df)["range(mrr, 100..)"]
+    assert (result.status, result.failing_rows, result.severity) == ("warn", 3, "warn")
+
+
+def test_failure_message_names_table_check_count_and_at_most_five_sample_rows(spark):
+    c = contract(
+        [{"not_null": {"columns": ["account_id"]}}, {"unique": ["account_id"]}, {"range": {"columns": ["mrr"], "min": 0}}]
+    )
+    rows = [(f"A{i}", "growth", -i, 0, -i) for i in range(1, 8)]
+    result = results_by_name(c, spark.createDataFrame(rows, SCHEMA))["range(mrr, 0..)"]
+
+    assert result.failing_rows == 7
+    assert len(result.samples) == SAMPLE_ROWS
+    # Samples show the key and the checked column, in key order.
+    assert result.samples[0] == {"account_id": "A1", "mrr": -1}
+    message = result.describe()
+    assert message.startswith("t: check range(mrr, 0..) failed on 7 row(s); sample rows: {account_id=A1, mrr=-1}")
+
+
+def test_expression_samples_show_the_columns_the_expression_reads(spark):
+    c = contract([{"unique": ["account_id"]}, {"expression": {"name": "e", "sql": "change = mrr - previous_mrr"}}])
+    result = results_by_name(c, spark.createDataFrame([("A1", "growth", 5, 1, 3)], SCHEMA))["expression(e)"]
+
+    assert result.samples == [{"account_id": "A1", "mrr": 5, "previous_mrr": 1, "change": 3}]
+
+
+def test_all_checks_pass_on_good_data_and_schema_is_checked_first(spark, table):
+    c = contract(
+        [
+            {"not_null": {"columns": ["account_id"]}},
+            {"unique": ["account_id"]},
+            {"accepted_values": {"columns": ["plan_tier"], "values": ["starter", "growth", "enterprise"]}},
+            {"range": {"columns": ["mrr"], "min": 0}},
+            {"expression": {"name": "e", "sql": "change = mrr - previous_mrr"}},
+            {"relationships": {"columns": ["account_id"], "to": "accounts", "field": "account_id"}},
+        ]
+    )
+    parents = {"accounts": spark.createDataFrame([("A1",), ("A2",), ("A3",)], PARENT_SCHEMA)}
+    results = run_checks(c, table, parents.get)
+
+    assert results[0].kind == "schema"
+    assert len(results) == 1 + len(c.checks)
+    assert {r.status for r in results} == {"pass"}
+
+
+def test_schema_mismatch_fails_and_names_every_problem(spark):
+    c = contract([{"not_null": {"columns": ["account_id"]}}])
+    schema = "account_id string, plan_tier string, mrr string, previous_mrr int, extra string"
+    df = spark.createDataFrame([("A1", "growth", "10", 0, "x")], schema)
+
+    (result,) = run_checks(c, df)
+    assert result.status == "error"
+    assert result.failing_rows == 3
+    assert result.detail == "mrr is string, contract says int; missing column change; undocumented column extra"
+
+
+def test_an_expression_that_cannot_run_names_its_table_and_check(spark, table):
+    c = contract([{"expression": {"name": "typo", "sql": "no_such_column > 0"}}])
+
+    with pytest.raises(ContractError, match=r"core\.t: check expression\(typo\) cannot run"):
+        run_checks(c, table)

@@ -1,0 +1,132 @@
+"""Every run writes run_results.json and ends with the check count and the summary line."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from novacrm_spark.config import Settings
+from novacrm_spark.quality.contracts import Contracts, default_contracts, parse_check
+from novacrm_spark.runner import run_pipeline
+from novacrm_spark.sources import SOURCES
+
+LOADED_AT = dt.datetime(2025, 2, 1, 6)
+ACCOUNTS = [
+    "ACC-0001,Acme,software,40,growth,Ana,europe,2024-01-10,active",
+    "ACC-0002,Globex,retail,600,enterprise,Bo,apac,2024-02-01,active",
+]
+INVOICES = [
+    "INV-1,ACC-0001,2024-02-10,149.00,USD,paid,novacrm_platform",
+    "INV-2,ACC-0002,2024-02-15,499.00,USD,overdue,novacrm_platform",
+    "INV-3,ACC-0404,2024-02-15,10.00,USD,paid,novacrm_platform",
+]
+
+
+@pytest.fixture(scope="module")
+def good_run(spark, tmp_path_factory):
+    """A clean run of two staging models with one quarantined invoice (threshold raised to 50%)."""
+    root = tmp_path_factory.mktemp("results")
+    for source, rows in (("accounts", ACCOUNTS), ("invoices", INVOICES)):
+        spec = SOURCES[source]
+        (root / spec.file_name).write_text("\n".join([",".join(spec.columns), *rows]) + "\n", encoding="utf-8")
+    settings = Settings(
+        master="local[2]", shuffle_partitions=2, engine="embedded", input_dir=str(root),
+        warehouse=str(root / "warehouse"), as_of_date=dt.date(2025, 1, 31), max_quarantine_fraction=0.5,
+    )
+    lines: list[str] = []
+    result = run_pipeline(
+        spark, settings, select=["stg_accounts", "stg_invoices"], progress=lines.append, loaded_at=LOADED_AT
+    )
+    return root, settings, result, lines, json.loads(Path(result.results_path).read_text(encoding="utf-8"))
+
+
+def test_results_file_lives_under_the_run_id(good_run):
+    root, _settings, result, _lines, payload = good_run
+    assert Path(result.results_path) == root / "warehouse" / "_runs" / result.run_id / "run_results.json"
+    assert result.run_id.startswith("20250201T060000-")
+    assert payload["run_id"] == result.run_id
+
+
+def test_run_level_fields(good_run):
+    root, _settings, _result, _lines, payload = good_run
+    assert payload["as_of_date"] == "2025-01-31"
+    assert payload["engine"] == "embedded"
+    assert payload["ok"] is True
+    assert payload["published_tables"] == 4
+    assert payload["inputs"] == {"accounts": f"{root}/raw_accounts.csv", "invoices": f"{root}/raw_invoices.csv"}
+    assert payload["summary"]["pass"] + payload["summary"]["warn"] == 2
+    assert payload["summary"]["error"] == payload["summary"]["skipped"] == 0
+
+
+def test_model_entries_hold_status_rows_seconds_checks_and_quarantine(good_run):
+    root, _settings, _result, _lines, payload = good_run
+    accounts, invoices = payload["models"]
+
+    assert (accounts["name"], accounts["status"], accounts["rows"], accounts["published"]) == (
+        "stg_accounts", "pass", 2, True,
+    )
+    assert accounts["version"] == 0 and accounts["seconds"] >= 0
+    assert accounts["inputs"] == [f"{root}/raw_accounts.csv"]
+    assert invoices["inputs"] == [f"{root}/raw_invoices.csv", "staging.stg_accounts (staged in this run)"]
+    assert invoices["rows"] == 2
+    assert invoices["quarantine"] == {
+        "rows": 1, "source_rows": 3, "fraction": 0.333333, "by_reason": {"unknown account_id": 1},
+    }
+    checks = {c["name"]: c for c in invoices["checks"]}
+    assert checks["unique(invoice_id)"] == {
+        "name": "unique(invoice_id)", "kind": "unique", "severity": "error", "status": "pass",
+        "failing_rows": 0, "detail": None, "samples": [],
+    }
+    assert checks["relationships(account_id -> stg_accounts.account_id)"]["status"] == "pass"
+    assert checks["quarantine_fraction <= 50%"]["status"] == "pass"
+    assert checks["not_null(reason)"]["status"] == "pass"  # the quarantine table's own contract
+
+
+def test_the_run_ends_with_checks_publish_and_summary_lines(good_run):
+    _root, _settings, result, lines, payload = good_run
+    checks = payload["summary"]["checks"]
+    contracts = default_contracts()
+    declared = sum(
+        len(contracts.get(*key).checks)
+        for key in (("staging", "stg_accounts"), ("staging", "stg_invoices"), ("quarantine", "accounts"),
+                    ("quarantine", "invoices"))
+    )
+    # Declared checks + a schema check per table + a quarantine threshold per source.
+    assert checks == declared + 4 + 2
+    assert lines[-4:] == [
+        f"Checks: {checks} run, 0 failed, {payload['summary']['checks_warned']} warned",
+        "Published 4 table(s)",
+        f"Run results: {result.results_path}",
+        "Done. PASS=2 WARN=0 ERROR=0 SKIP=0 TOTAL=2",
+    ]
+
+
+def test_a_failed_run_records_the_failing_check_with_samples(spark, good_run, tmp_path):
+    root, settings, _result, _lines, _payload = good_run
+    contract = default_contracts().for_model("stg_accounts")
+    extra = parse_check({"range": {"columns": ["employee_count"], "max": 100}}, "test", None)
+    tables = {
+        **default_contracts().tables,
+        ("staging", "stg_accounts"): dataclasses.replace(contract, checks=contract.checks + (extra,)),
+    }
+    failing = dataclasses.replace(settings, warehouse=str(tmp_path / "warehouse"))
+
+    result = run_pipeline(
+        spark, failing, select=["stg_accounts", "stg_invoices"], progress=lambda line: None,
+        loaded_at=LOADED_AT, contracts=Contracts(tables),
+    )
+    payload = json.loads(Path(result.results_path).read_text(encoding="utf-8"))
+
+    accounts, invoices = payload["models"]
+    assert (accounts["status"], invoices["status"]) == ("error", "skipped")
+    assert payload["ok"] is False and payload["published_tables"] == 0
+    check = next(c for c in accounts["checks"] if c["status"] == "error")
+    assert check["name"] == "range(employee_count, ..100)"
+    assert check["failing_rows"] == 1
+    assert check["samples"] == [{"account_id": "ACC-0002", "employee_count": "600"}]
+    assert "range(employee_count, ..100) failed on 1 row(s)" in accounts["message"]
+    assert invoices["message"] == "an upstream model failed"
