@@ -37,12 +37,13 @@ from pyspark.sql import functions as F
 
 from novacrm_spark import as_of
 from novacrm_spark.config import Settings
-from novacrm_spark.errors import NovaCrmError
+from novacrm_spark.errors import NovaCrmError, SelectionError
 from novacrm_spark.quality import CheckResult, Contracts, default_contracts, run_checks
 from novacrm_spark.quality.checks import check_params
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.registry import Model, StagingResult, all_models, select_models, topological_order
-from novacrm_spark.sources import check_raw_file, read_raw, source_path
+from novacrm_spark import incremental as inc
+from novacrm_spark.sources import RawFile, check_raw_file, list_source_files, read_raw, source_location
 from novacrm_spark.store import StagedWrite, TableStore, open_store
 
 Progress = Callable[[str], None]
@@ -72,6 +73,8 @@ class RunResult:
     inputs: dict[str, str] = field(default_factory=dict)
     published: int = 0
     results_path: str | None = None
+    # Raw usage files: the watermark before and after this run, and the files read.
+    watermark: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -122,6 +125,7 @@ class Runner:
         loaded_at: dt.datetime,
         progress: Progress = print,
         contracts: Contracts | None = None,
+        incremental: bool = False,
     ) -> None:
         self.spark = spark
         self.settings = settings
@@ -133,6 +137,12 @@ class Runner:
         self._as_of_date = settings.as_of_date
         # This run's staged (audited, not yet published) tables, by model name.
         self.staged_tables: dict[str, DataFrame] = {}
+        self.incremental = incremental
+        # Usage files this run reads (all, or those after the watermark) and the months it replaces.
+        self.usage_files: list[RawFile] | None = None
+        self.previous_watermark: inc.Watermark | None = None
+        self.replaced_months: list[dt.date] | None = None
+        self.usage_written: DataFrame | None = None
 
     # --- inputs ---------------------------------------------------------------
 
@@ -140,8 +150,46 @@ class Runner:
         """Fail before anything is written when a raw file the selection reads is bad."""
         sources = sorted({raw[len("raw_"):] for m in selection for raw in m.raw_inputs})
         for source in sources:
-            check_raw_file(self.spark, self.settings.input_dir, source)
-        return {source: source_path(self.settings.input_dir, source) for source in sources}
+            files = self.select_usage_files() if source == inc.USAGE_SOURCE else None
+            check_raw_file(self.spark, self.settings.input_dir, source, files)
+        return {source: source_location(self.spark, self.settings.input_dir, source) for source in sources}
+
+    def check_incremental_selection(self, selection: list[Model]) -> None:
+        """An incremental stg_usage_events must rebuild fct_usage's months in the same run.
+
+        Otherwise the watermark would move past events whose fct_usage days were never rebuilt.
+        """
+        names = {m.name for m in selection}
+        if (
+            self.incremental
+            and "stg_usage_events" in names
+            and "fct_usage" not in names
+            and self.store.exists("core", "fct_usage")
+        ):
+            raise SelectionError(
+                "--incremental: stg_usage_events is selected without fct_usage; select both "
+                "(e.g. --select stg_usage_events+) so the replaced months of fct_usage follow"
+            )
+
+    def select_usage_files(self) -> list[RawFile]:
+        """Every raw usage file, or in an incremental run only those after the watermark."""
+        files = list_source_files(self.spark, self.settings.input_dir, inc.USAGE_SOURCE)
+        self.previous_watermark = inc.read_watermark(self.settings.warehouse)
+        if self.incremental and not self.can_increment():
+            self.progress("incremental: no watermark or published usage tables yet, so usage is built in full")
+        if self.can_increment():
+            files = inc.newer_files(files, self.previous_watermark)
+            self.progress(f"incremental: {len(files)} usage file(s) after the watermark {self.previous_watermark}")
+        self.usage_files = files
+        return files
+
+    def can_increment(self) -> bool:
+        """Incremental usage needs a recorded watermark and a published stg_usage_events."""
+        return (
+            self.incremental
+            and self.previous_watermark is not None
+            and self.store.exists("staging", "stg_usage_events")
+        )
 
     def table(self, name: str) -> DataFrame:
         """A model's table as this run sees it: staged in this run, else the published version."""
@@ -151,7 +199,9 @@ class Runner:
 
     def input_frame(self, name: str) -> DataFrame:
         if name.startswith("raw_"):
-            return read_raw(self.spark, self.settings.input_dir, name[len("raw_"):])
+            source = name[len("raw_"):]
+            files = self.usage_files if source == inc.USAGE_SOURCE else None
+            return read_raw(self.spark, self.settings.input_dir, source, files)
         return self.table(name)
 
     @property
@@ -174,6 +224,10 @@ class Runner:
 
     def build(self, model: Model) -> Staged:
         """Stage the model's table (and quarantine table) and audit them; publishes nothing."""
+        if model.name == "stg_usage_events" and self.can_increment():
+            return self.build_usage_increment(model)
+        if model.name == "fct_usage" and self.replaced_months is not None and self.store.exists("core", "fct_usage"):
+            return self.build_usage_fact_increment(model)
         started = time.perf_counter()
         output = model.build(*[self.input_frame(name) for name in model.inputs], **self.run_values(model))
         contract = self.contracts.for_model(model.name)
@@ -188,7 +242,7 @@ class Runner:
                 q_write = self.stage(output.quarantined, q_contract)
                 writes.append((q_write, q_contract.qualified_name))
                 checks += run_checks(q_contract, q_write.dataframe, self.table)
-                quarantine = self.quarantine_summary(main.num_rows, q_write)
+                quarantine = self.quarantine_summary(main.num_rows, q_write.dataframe, q_write.num_rows)
                 checks.append(self.quarantine_check(model, quarantine))
         except BaseException:
             _abort(writes)
@@ -198,12 +252,93 @@ class Runner:
         result.quarantine = quarantine
         return Staged(result, writes)
 
-    def stage(self, df: DataFrame, contract: TableContract) -> StagedWrite:
-        """Write ``df`` unpublished, with the contract's descriptions as table and column comments."""
+    def stage(self, df: DataFrame, contract: TableContract, months: list[dt.date] | None = None) -> StagedWrite:
+        """Write ``df`` unpublished, with the contract's descriptions as table and column comments.
+
+        Usage tables get their ``event_month`` partition column; with ``months``
+        only those partitions are replaced.
+        """
+        extra: dict[str, Any] = {}
+        if contract.layer != "quarantine" and contract.name in inc.PARTITIONED_TABLES:
+            df = inc.with_event_month(df, inc.PARTITIONED_TABLES[contract.name])
+            extra["partition_by"] = [inc.PARTITION_COLUMN]
+            if months is not None:
+                extra["replace_partitions"] = months
         comments = {k: v for k, v in contract.column_comments().items() if k in df.columns}
         return self.store.stage(
-            df, contract.layer, contract.name, description=contract.description, column_comments=comments
+            df, contract.layer, contract.name, description=contract.description, column_comments=comments, **extra
         )
+
+    # --- incremental usage ----------------------------------------------------------
+
+    def build_usage_increment(self, model: Model) -> Staged:
+        """stg_usage_events from the new files only: replace the months they touch, dedupe against the table."""
+        started = time.perf_counter()
+        contract = self.contracts.for_model(model.name)
+        q_contract = self.contracts.for_quarantine(model.quarantine_table)
+        self.replaced_months = []
+        if not self.usage_files:
+            return self.nothing_new(model, started, "no usage files after the watermark")
+        from novacrm_spark.models.staging._validation import clean
+        from novacrm_spark.models.staging.stg_usage_events import RULES
+
+        raw = self.input_frame("raw_usage_events")
+        output = model.build(raw, self.table("stg_accounts"), **self.run_values(model))
+        published = self.store.read("staging", model.name)
+        to_add, conflicting = inc.merge_new_events(published, output.accepted)
+        conflicts = inc.conflict_quarantine(clean(raw, RULES), conflicting, self.loaded_at)
+        new_quarantine = output.quarantined.unionByName(conflicts)
+        # A handful of month dates: the partitions this run replaces.
+        months = sorted(r[0] for r in inc.affected_months(to_add, new_quarantine).collect())
+        self.replaced_months = months
+        writes: list[tuple[StagedWrite, str]] = []
+        try:
+            rows = inc.rows_of_months(published, months).unionByName(inc.with_event_month(to_add))
+            main = self.stage(rows, contract, months)
+            writes.append((main, contract.qualified_name))
+            self.usage_written = main.written
+            checks = self.audit(model, contract, main.written)
+            old_quarantine = self.store.read("quarantine", model.quarantine_table) if self.store.exists(
+                "quarantine", model.quarantine_table) else new_quarantine.limit(0)
+            q_write = self.stage(old_quarantine.unionByName(new_quarantine), q_contract)
+            writes.append((q_write, q_contract.qualified_name))
+            checks += run_checks(q_contract, q_write.dataframe, self.table)
+            quarantine = self.quarantine_summary(output.accepted.count(), new_quarantine, new_quarantine.count())
+            checks.append(self.quarantine_check(model, quarantine))
+        except BaseException:
+            _abort(writes)
+            raise
+        result = _model_result(model, checks, main.num_rows, time.perf_counter() - started)
+        result.inputs = [f.path for f in self.usage_files] + ["staging.stg_accounts", "staging.stg_usage_events (published)"]
+        result.quarantine = quarantine
+        result.message = result.message or f"incremental: replaced month(s) {', '.join(map(str, months)) or 'none'}"
+        return Staged(result, writes)
+
+    def build_usage_fact_increment(self, model: Model) -> Staged:
+        """fct_usage for the replaced months only (a day's row depends on that day's events alone)."""
+        started = time.perf_counter()
+        months = self.replaced_months or []
+        if not months:
+            return self.nothing_new(model, started, "no usage month changed")
+        contract = self.contracts.for_model(model.name)
+        frames = [self.usage_written if name == "stg_usage_events" else self.input_frame(name) for name in model.inputs]
+        output = model.build(*frames, **self.run_values(model))
+        main = self.stage(output, contract, months)
+        try:
+            checks = self.audit(model, contract, main.written)
+        except BaseException:
+            main.abort()
+            raise
+        result = _model_result(model, checks, main.num_rows, time.perf_counter() - started)
+        result.inputs = [self.input_label(name) for name in model.inputs]
+        result.message = result.message or f"incremental: replaced month(s) {', '.join(map(str, months))}"
+        return Staged(result, [(main, contract.qualified_name)])
+
+    def nothing_new(self, model: Model, started: float, why: str) -> Staged:
+        """A model with nothing to do this run: it passes, writes nothing and keeps its published table."""
+        result = ModelResult(model.name, model.layer, "pass", rows=0, message=f"incremental: {why}")
+        result.seconds = round(time.perf_counter() - started, 2)
+        return Staged(result, [])
 
     def audit(self, model: Model, contract: TableContract, df: DataFrame) -> list[CheckResult]:
         params = check_params(self.as_of_date) if model.layer != "staging" else {}
@@ -211,21 +346,21 @@ class Runner:
 
     def input_label(self, name: str) -> str:
         if name.startswith("raw_"):
-            return source_path(self.settings.input_dir, name[len("raw_"):])
+            return source_location(self.spark, self.settings.input_dir, name[len("raw_"):])
         source = "staged in this run" if name in self.staged_tables else "published"
         return f"{self.models[name].layer}.{name} ({source})"
 
-    def quarantine_summary(self, accepted: int, write: StagedWrite) -> dict[str, Any]:
+    def quarantine_summary(self, accepted: int, quarantined: DataFrame, rows: int) -> dict[str, Any]:
         """Quarantined rows of one source: total, share and count per reason (a tiny aggregate)."""
         by_reason: dict[str, int] = {}
-        if write.num_rows:
-            counts = write.dataframe.groupBy("reason").count().orderBy(F.desc("count"), "reason").collect()
+        if rows:
+            counts = quarantined.groupBy("reason").count().orderBy(F.desc("count"), "reason").collect()
             by_reason = {row["reason"]: int(row["count"]) for row in counts}
-        total = accepted + write.num_rows
+        total = accepted + rows
         return {
-            "rows": write.num_rows,
+            "rows": rows,
             "source_rows": total,
-            "fraction": round(write.num_rows / total, 6) if total else 0.0,
+            "fraction": round(rows / total, 6) if total else 0.0,
             "by_reason": by_reason,
         }
 
@@ -252,18 +387,42 @@ class Runner:
 
     def run(self, selection: list[Model], run_id: str) -> RunResult:
         validate_against_models(self.contracts, self.models, [m.name for m in topological_order(self.models)])
+        self.check_incremental_selection(selection)
         inputs = self.check_inputs(selection)
         staged: list[Staged] = []
         results: list[ModelResult] = []
         try:
             for index, model in enumerate(selection, start=1):
                 results.append(self.run_one(model, f"[{index:>2}/{len(selection)}]", selection, results, staged))
-            published = self.finish(staged, ok=all(r.status in ("pass", "warn") for r in results))
+            ok = all(r.status in ("pass", "warn") for r in results)
+            published = self.finish(staged, ok=ok)
         except BaseException:
             for item in staged:
                 _abort(item.writes)
             raise
-        return RunResult(run_id, self._as_of_date, self.store.engine, results, inputs, published)
+        result = RunResult(run_id, self._as_of_date, self.store.engine, results, inputs, published)
+        result.watermark = self.record_watermark(ok)
+        return result
+
+    def record_watermark(self, published: bool) -> dict[str, Any] | None:
+        """After a run that published usage, move the watermark past the files it read."""
+        if self.usage_files is None:
+            return None
+        new = inc.Watermark.of(self.usage_files)
+        if self.can_increment() and new is None:
+            new = self.previous_watermark  # no new file: the watermark stays
+        if published and new is not None:
+            # Written after every table committed: a crash in between re-reads files whose
+            # rows are then identical copies, which the incremental merge drops.
+            inc.write_watermark(self.settings.warehouse, new)
+        current = new if published else self.previous_watermark
+        return {
+            "incremental": self.can_increment(),
+            "previous": self.previous_watermark.as_dict() if self.previous_watermark else None,
+            "watermark": current.as_dict() if current else None,
+            "files_read": [f.name for f in self.usage_files],
+            "replaced_months": [m.isoformat() for m in self.replaced_months] if self.replaced_months is not None else None,
+        }
 
     def run_one(
         self, model: Model, counter: str, selection: list[Model], done: list[ModelResult], staged: list[Staged]
@@ -280,7 +439,7 @@ class Runner:
             self.progress(f"      {line}")
         if item.result.status == "error":
             _abort(item.writes)  # never published, and nothing downstream will read it
-        else:
+        elif item.writes:
             self.staged_tables[model.name] = item.writes[0][0].dataframe
             staged.append(item)
         return item.result
@@ -382,6 +541,7 @@ def run_results_payload(result: RunResult, settings: Settings) -> dict[str, Any]
         "max_quarantine_fraction": settings.max_quarantine_fraction,
         "ok": result.ok,
         "published_tables": result.published,
+        "watermark": result.watermark,
         "summary": {
             **{s: result.count(s) for s in ("pass", "warn", "error", "skipped")},
             "total": len(result.models),
@@ -401,11 +561,16 @@ def run_pipeline(
     progress: Progress = print,
     loaded_at: dt.datetime | None = None,
     contracts: Contracts | None = None,
+    incremental: bool = False,
 ) -> RunResult:
-    """Build the selected models into ``settings.warehouse`` and report how it went."""
+    """Build the selected models into ``settings.warehouse`` and report how it went.
+
+    ``incremental`` reads only the raw usage files after the recorded watermark
+    and replaces only the event months they touch (see :mod:`novacrm_spark.incremental`).
+    """
     loaded_at = loaded_at or start_timestamp()
     store = open_store(spark, settings.warehouse, settings.engine)
-    runner = Runner(spark, settings, store, loaded_at, progress, contracts)
+    runner = Runner(spark, settings, store, loaded_at, progress, contracts, incremental)
     selection = select_models(runner.models, layer, select)
     run_id = f"{loaded_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     progress(

@@ -48,7 +48,9 @@ def spark_defaults(settings: Settings) -> dict[str, str]:
     }
     if settings.master.startswith("local"):
         conf["spark.ui.enabled"] = "false"
-        conf["spark.driver.memory"] = "2g"
+        # Local runs share the machine with their Python workers; 1g heap keeps the whole
+        # process tree well under 2 GB and is ample for millions of events (Spark spills).
+        conf["spark.driver.memory"] = "1g"
     if settings.engine == "delta-spark":
         conf["spark.sql.extensions"] = DELTA_EXTENSION
         conf["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG

@@ -74,11 +74,85 @@ SOURCES: dict[str, RawSource] = {
 }
 
 
+@dataclass(frozen=True, order=True)
+class RawFile:
+    """One raw CSV file; ordering by (modification_time, name) is the incremental watermark's order."""
+
+    modification_time: int  # milliseconds since the epoch, as the filesystem reports it
+    name: str
+    path: str
+
+
 def source_path(input_dir: str, source: str) -> str:
+    """The export's file ``raw_<source>.csv`` (what the run reports; see :func:`source_location`)."""
     return f"{str(input_dir).rstrip('/')}/{SOURCES[source].file_name}"
 
 
-def check_raw_file(spark: SparkSession, input_dir: str, source: str) -> None:
+def folder_path(input_dir: str, source: str) -> str:
+    """The folder form of an export: ``raw_<source>/`` holding daily (or any) ``*.csv`` files."""
+    return f"{str(input_dir).rstrip('/')}/raw_{source}"
+
+
+def _hadoop_fs(spark: SparkSession, path: str):
+    jvm = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop's FileSystem lists local and object-store paths alike
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path  # noqa: SLF001
+
+
+def is_folder_source(spark: SparkSession, input_dir: str, source: str) -> bool:
+    """True when the export is a folder ``raw_<source>/`` rather than one file."""
+    fs, path = _hadoop_fs(spark, folder_path(input_dir, source))
+    return bool(fs.exists(path) and fs.getFileStatus(path).isDirectory())
+
+
+def source_location(spark: SparkSession, input_dir: str, source: str) -> str:
+    """The folder ``raw_<source>/`` when there is one, else the file ``raw_<source>.csv``."""
+    return folder_path(input_dir, source) if is_folder_source(spark, input_dir, source) else source_path(input_dir, source)
+
+
+def list_source_files(spark: SparkSession, input_dir: str, source: str) -> list[RawFile]:
+    """The export's files with their modification times, oldest first (no file contents are read).
+
+    Example::
+
+        >>> [f.name for f in list_source_files(spark, "data/raw", "usage_events")]
+        ['2025-01-30.csv', '2025-01-31.csv']      # a folder raw_usage_events/; else ['raw_usage_events.csv']
+    """
+    location = source_location(spark, input_dir, source)
+    fs, path = _hadoop_fs(spark, location)
+    if not fs.exists(path):
+        raise InputFileError(f"{location}: file not found (expected the {source} export here)")
+    # Paths keep the form the user gave (not Hadoop's qualified URI), so messages name them as given.
+    folder = fs.getFileStatus(path).isDirectory()
+    files = [
+        RawFile(
+            int(st.getModificationTime()),
+            st.getPath().getName(),
+            f"{location}/{st.getPath().getName()}" if folder else location,
+        )
+        for st in fs.listStatus(path)
+        if st.isFile() and st.getPath().getName().endswith(".csv")
+    ]
+    if not files:
+        raise InputFileError(f"{location}: folder holds no .csv files (expected the {source} export here)")
+    return sorted(files)
+
+
+def check_raw_file(spark: SparkSession, input_dir: str, source: str, files: list[RawFile] | None = None) -> None:
+    """Check the export, or each of ``files`` (every file of a ``raw_<source>/`` folder by default).
+
+    Example::
+
+        >>> check_raw_file(spark, "data/raw", "usage_events")   # None, or InputFileError naming the file
+    """
+    if files is None and not is_folder_source(spark, input_dir, source):
+        check_one_file(spark, source_path(input_dir, source), source)
+        return
+    for raw_file in files if files is not None else list_source_files(spark, input_dir, source):
+        check_one_file(spark, raw_file.path, source)
+
+
+def check_one_file(spark: SparkSession, path: str, source: str) -> None:
     """Fail early, naming the file, when it is missing, empty, not CSV, not UTF-8 or has the wrong header.
 
     A header-only file is fine (zero rows is valid). Reads through Spark, so
@@ -87,9 +161,8 @@ def check_raw_file(spark: SparkSession, input_dir: str, source: str) -> None:
 
     Example::
 
-        >>> check_raw_file(spark, "data/raw", "accounts")   # returns None, or raises InputFileError
+        >>> check_one_file(spark, "data/raw/raw_accounts.csv", "accounts")   # None, or raises InputFileError
     """
-    path = source_path(input_dir, source)
     header_line = _first_line(spark, path, source)
     _check_header(path, source, header_line)
     _check_utf8(spark, path)
@@ -172,14 +245,27 @@ def _check_utf8(spark: SparkSession, path: str) -> None:
     )
 
 
-def read_raw(spark: SparkSession, input_dir: str, source: str) -> DataFrame:
-    """The raw export as text columns, with the explicit schema of ``SOURCES[source]``."""
+def read_raw(spark: SparkSession, input_dir: str, source: str, files: list[RawFile] | None = None) -> DataFrame:
+    """The raw export (or only ``files`` of it) as text columns, with the explicit schema of ``SOURCES[source]``.
+
+    A folder ``raw_<source>/`` is read whole (every ``*.csv`` in it). Spark's
+    hidden ``_metadata.file_name`` / ``_metadata.file_modification_time`` columns
+    tell each row's file when needed.
+    """
     spec = SOURCES[source]
+    if files is not None:
+        paths = [f.path for f in files]
+    elif is_folder_source(spark, input_dir, source):
+        paths = [f"{folder_path(input_dir, source)}/*.csv"]
+    else:
+        paths = [source_path(input_dir, source)]
+    if not paths:
+        return spark.createDataFrame([], spec.schema)
     return (
         spark.read.option("header", "true")
         .option("mode", "PERMISSIVE")
         .option("escape", '"')  # RFC 4180: a quote inside a quoted field is doubled
         .option("encoding", "UTF-8")
         .schema(spec.schema)
-        .csv(source_path(input_dir, source))
+        .csv(paths)
     )

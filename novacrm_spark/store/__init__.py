@@ -24,11 +24,11 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from novacrm_spark.errors import ConfigError
-from novacrm_spark.store.base import StagedWrite, TableStore
+from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
 from novacrm_spark.store.delta_spark import DeltaSparkStore, delta_spark_available
 from novacrm_spark.store.embedded import EmbeddedStore
 
-__all__ = ["StagedWrite", "TableStore", "open_store", "resolve_engine"]
+__all__ = ["StagedWrite", "StoreError", "TableStore", "open_store", "resolve_engine"]
 
 
 def resolve_engine(spark: SparkSession, engine: str) -> str:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
+from novacrm_spark.errors import NovaCrmError
+
 LAYERS = ("staging", "core", "marts", "quarantine")
+
+
+class StoreError(NovaCrmError):
+    """A write the table cannot take, e.g. a partition replace on a table partitioned differently."""
 
 
 @dataclass
 class StagedWrite:
     """A table version that is written but not yet visible to readers.
 
-    ``dataframe`` reads the staged data (for audits); ``commit`` publishes it
-    atomically and returns the new version; ``abort`` discards it.
+    ``dataframe`` reads the table as the commit will leave it (for audits and
+    downstream models); ``commit`` publishes it atomically and returns the new
+    version; ``abort`` discards it. ``written`` reads only the rows this write
+    added (the same as ``dataframe`` unless partitions are being replaced) and
+    ``num_rows`` counts them.
     """
 
     dataframe: DataFrame
@@ -24,6 +33,11 @@ class StagedWrite:
     _commit: Callable[[], int] = field(repr=False)
     _abort: Callable[[], None] = field(repr=False)
     done: bool = False
+    written: DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.written is None:
+            self.written = self.dataframe
 
     def commit(self) -> int:
         if self.done:
@@ -71,8 +85,21 @@ class TableStore(abc.ABC):
         table: str,
         description: str | None = None,
         column_comments: Mapping[str, str] | None = None,
+        partition_by: Sequence[str] | None = None,
+        replace_partitions: Iterable[Any] | None = None,
     ) -> StagedWrite:
-        """Write ``df`` as the next full version of the table, without publishing it."""
+        """Write ``df`` as the next version of the table, without publishing it.
+
+        ``partition_by`` lays the files out by those columns (Hive-style folders).
+        With ``replace_partitions`` (partition values, e.g. ``[date(2024, 3, 1)]``,
+        or mappings column -> value) the commit replaces only those partitions
+        and keeps the others; every row of ``df`` must fall in one of them.
+
+        Example::
+
+            >>> store.stage(march_rows, "core", "fct_usage", partition_by=["event_month"],
+            ...             replace_partitions=[date(2024, 3, 1)]).commit()
+        """
 
     def overwrite(self, df: DataFrame, layer: str, table: str, **kwargs) -> int:
         """Stage and publish ``df`` in one go; returns the new version."""

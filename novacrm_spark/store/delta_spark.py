@@ -2,16 +2,18 @@
 
 Used on Databricks or when ``spark-submit`` adds ``--packages io.delta:delta-spark_2.13:4.0.x``.
 Staging caches the DataFrame so the audit and the write read the same data;
-the write is a single ``overwrite`` commit.
+the write is a single ``overwrite`` commit (``partitionBy`` for partitioned
+tables; ``replaceWhere`` on the replaced partitions for a partition replace).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
 from novacrm_spark.errors import TableNotFoundError
+from novacrm_spark.store._partitions import normalise_partitions
 from novacrm_spark.store.base import StagedWrite, TableStore
 
 
@@ -58,18 +60,55 @@ class DeltaSparkStore(TableStore):
         table: str,
         description: str | None = None,
         column_comments: Mapping[str, str] | None = None,
+        partition_by: Sequence[str] | None = None,
+        replace_partitions: Iterable[Any] | None = None,
     ) -> StagedWrite:
         comments = column_comments or {}
         for name, comment in comments.items():
             df = df.withMetadata(name, {**df.schema[name].metadata, "comment": comment})
         cached = df.persist()
+        columns = list(partition_by or [])
+        condition = None
+        if replace_partitions is not None and self.exists(layer, table):
+            condition = replace_where(columns, normalise_partitions(columns, replace_partitions))
+        view = cached
+        if condition is not None:
+            # The table as the commit will leave it: the other partitions + the new rows.
+            view = self.read(layer, table).where(f"NOT ({condition})").unionByName(cached).persist()
 
         def commit() -> int:
-            writer = cached.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+            writer = cached.write.format("delta").mode("overwrite")
+            if columns:
+                writer = writer.partitionBy(*columns)
+            if condition is not None:
+                # Delta checks that every written row matches the condition, and removes only those files.
+                writer = writer.option("replaceWhere", condition)
+            else:
+                writer = writer.option("overwriteSchema", "true")
             if description:
                 writer = writer.option("userMetadata", description[:200])
             writer.save(self.table_path(layer, table))
-            cached.unpersist()
+            abort()
             return self.version(layer, table)
 
-        return StagedWrite(dataframe=cached, num_rows=cached.count(), _commit=commit, _abort=cached.unpersist)
+        def abort() -> None:
+            cached.unpersist()
+            view.unpersist()
+
+        return StagedWrite(
+            dataframe=view, num_rows=cached.count(), _commit=commit, _abort=abort, written=cached
+        )
+
+
+def replace_where(columns: Sequence[str], partitions: set[tuple[str | None, ...]]) -> str:
+    """A replaceWhere condition selecting exactly ``partitions``.
+
+    Example: ``replace_where(["event_month"], {("2024-03-01",)})`` -> ``(event_month <=> '2024-03-01')``.
+    """
+    if not partitions:
+        return "false"
+    terms = []
+    for values in sorted(partitions, key=lambda v: tuple("" if x is None else x for x in v)):
+        parts = [f"{c} <=> {'NULL' if v is None else repr(v)}" for c, v in zip(columns, values)]
+        terms.append("(" + " AND ".join(parts) + ")")
+    return " OR ".join(terms)

@@ -1,31 +1,48 @@
 """The embedded engine: Spark executors write Parquet, delta-rs commits on the driver.
 
 No table passes through the driver: each task writes the Parquet files of its
-partition with pyarrow and returns only their metadata (path, size, row
+partition with pyarrow (one file per table partition it holds, under
+``<column>=<value>/`` when the table is partitioned) and returns only their metadata (path, size, row
 count). The driver turns that metadata into Delta ``add`` actions and commits
 them in one transaction with delta-rs, so a version appears whole or not at all.
 Files of a write that failed or was aborted are never referenced by the log.
+
+A partition replace (``stage(..., partition_by=[...], replace_partitions=[...])``)
+commits, in one transaction, ``remove`` actions for every file of the replaced
+partitions in the snapshot it started from plus the ``add`` actions of the new
+files: readers see all the old partitions or all the new ones.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
-from typing import Iterator, Mapping
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import unquote
 
 import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
-from deltalake.transaction import AddAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
 from novacrm_spark.errors import TableNotFoundError
-from novacrm_spark.store.base import StagedWrite, TableStore
+from novacrm_spark.store._partitions import (
+    normalise_partitions,
+    parquet_writer,
+    partition_dir,
+    partition_value,
+    remove_files_of_write,
+)
+from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
 
-FILE_METADATA_SCHEMA = "path string, size long, num_records long, modification_time long"
+FILE_METADATA_SCHEMA = (
+    "path string, size long, num_records long, modification_time long, partition_values string"
+)
 
 
 class EmbeddedStore(TableStore):
@@ -46,12 +63,19 @@ class EmbeddedStore(TableStore):
         if not self.exists(layer, table):
             raise TableNotFoundError(f"table {layer}.{table} does not exist at {path}; build it first")
         snapshot = DeltaTable(path, version=version)
-        # Delta's schema serialisation is Spark's StructType JSON.
-        schema = StructType.fromJson(json.loads(snapshot.schema().to_json()))
-        files = snapshot.file_uris()
+        return self._read_files(path, _spark_schema(snapshot), _partition_columns(snapshot), snapshot.file_uris())
+
+    def _read_files(
+        self, path: str, schema: StructType, partition_by: Sequence[str], files: Sequence[str]
+    ) -> DataFrame:
+        """Parquet files of this table as ``schema``; partition columns come back from the folder names."""
         if not files:
             return self.spark.createDataFrame([], schema)
-        return self.spark.read.schema(schema).parquet(*files)
+        reader = self.spark.read.schema(schema)
+        if partition_by:
+            # basePath makes Spark parse `col=value/` folders; the given schema types them (e.g. date).
+            reader = reader.option("basePath", path)
+        return reader.parquet(*files).select(*schema.fieldNames())
 
     def stage(
         self,
@@ -60,112 +84,159 @@ class EmbeddedStore(TableStore):
         table: str,
         description: str | None = None,
         column_comments: Mapping[str, str] | None = None,
+        partition_by: Sequence[str] | None = None,
+        replace_partitions: Iterable[Any] | None = None,
     ) -> StagedWrite:
         path = self.table_path(layer, table)
         os.makedirs(path, exist_ok=True)
+        columns = list(partition_by or [])
         spark_schema = as_nullable(df.schema)
         arrow_schema = _with_comments(to_arrow_schema(spark_schema), column_comments or {})
+        delta_schema = DeltaSchema.from_arrow(arrow_schema)
+        base = None
+        if replace_partitions is not None:
+            replace = normalise_partitions(columns, replace_partitions)
+            base = _ReplaceBase.of(path, f"{layer}.{table}", columns, replace, delta_schema)
         write_id = uuid.uuid4().hex
         try:
             files = (
-                df.mapInArrow(_parquet_writer(path, arrow_schema, write_id), FILE_METADATA_SCHEMA)
+                df.mapInArrow(parquet_writer(path, arrow_schema, columns, write_id), FILE_METADATA_SCHEMA)
                 .collect()  # file metadata only, one small row per written file
             )
+            files = sorted(files, key=lambda f: f.path)
+            if base is not None:
+                base.check_files(files)
         except BaseException:
-            _remove_files_of_write(path, write_id)  # never referenced by the log; tidy up
+            remove_files_of_write(path, write_id)  # never referenced by the log; tidy up
             raise
-        files = sorted(files, key=lambda f: f.path)
-        staged_paths = [os.path.join(path, f.path) for f in files]
-        staged_df = (
-            self.spark.read.schema(spark_schema).parquet(*staged_paths)
-            if staged_paths
-            else self.spark.createDataFrame([], spark_schema)
-        )
+        written = self._read_files(path, spark_schema, columns, [os.path.join(path, f.path) for f in files])
+        adds = [_add_action(f) for f in files]
+        if base is not None and base.snapshot is not None:
+            # Readers of the staged write see the table as it will be: kept files + the new ones.
+            kept = [os.path.join(path, unquote(p)) for p in base.kept_paths]
+            staged_df = self._read_files(path, spark_schema, columns, kept + [os.path.join(path, f.path) for f in files])
+        else:
+            staged_df = written
 
         def commit() -> int:
-            actions = [
-                AddAction(
-                    path=f.path,
-                    size=f.size,
-                    partition_values={},
-                    modification_time=f.modification_time,
-                    data_change=True,
-                    stats=json.dumps({"numRecords": f.num_records}),
+            if base is not None and base.snapshot is not None:
+                # One transaction: remove the replaced partitions' files, add the new ones.
+                base.snapshot.create_write_transaction(
+                    [*base.removes(), *adds], mode="append", schema=delta_schema, partition_by=columns or None
                 )
-                for f in files
-            ]
-            delta_schema = DeltaSchema.from_arrow(arrow_schema)
-            if DeltaTable.is_deltatable(path):
-                current = DeltaTable(path)
-                # Same schema (column comments included) and description: a plain data commit.
-                same_metadata = current.metadata().description == description
-                if same_metadata and current.schema().to_json() == delta_schema.to_json():
-                    current.create_write_transaction(actions, mode="overwrite", schema=delta_schema)
-                    return DeltaTable(path).version()
-            # New table, or a schema or description change: replace the metadata in the same commit.
-            create_table_with_add_actions(
-                path,
-                delta_schema,
-                actions,
-                mode="overwrite",
-                name=table,
-                description=description,
-            )
-            return DeltaTable(path).version()
-
-        def abort() -> None:
-            _remove_files_of_write(path, write_id)
+                return DeltaTable(path).version()
+            return _overwrite(path, table, adds, delta_schema, columns, description)
 
         return StagedWrite(
             dataframe=staged_df,
             num_rows=sum(f.num_records for f in files),
             _commit=commit,
-            _abort=abort,
+            _abort=lambda: remove_files_of_write(path, write_id),
+            written=written,
         )
 
 
-def _remove_files_of_write(root: str, write_id: str) -> None:
-    for name in os.listdir(root):
-        if name.startswith(f"part-{write_id}-"):
-            os.remove(os.path.join(root, name))
+class _ReplaceBase:
+    """The published snapshot a partition replace starts from: which files it removes and keeps."""
+
+    def __init__(self, snapshot: DeltaTable | None, name: str, columns: list[str], replace: set) -> None:
+        self.snapshot = snapshot
+        self.name = name
+        self.columns = columns
+        self.replace = replace
+        self.removed: list[tuple[str, int, dict]] = []
+        self.kept_paths: list[str] = []
+        if snapshot is not None:
+            self._split_files()
+
+    @classmethod
+    def of(cls, path: str, name: str, columns: list[str], replace: set, schema: DeltaSchema) -> "_ReplaceBase":
+        if not columns:
+            raise StoreError(f"{name}: replacing partitions needs partition_by columns")
+        if not DeltaTable.is_deltatable(path):
+            return cls(None, name, columns, replace)  # first write: the new files are the whole table
+        snapshot = DeltaTable(path)
+        if _partition_columns(snapshot) != columns:
+            raise StoreError(
+                f"{name}: cannot replace partitions: the table is partitioned by "
+                f"{_partition_columns(snapshot) or 'nothing'}, not {columns}; run a full build"
+            )
+        if snapshot.schema().to_json() != schema.to_json():
+            raise StoreError(f"{name}: cannot replace partitions: the new rows' schema differs from the table's; "
+                             "run a full build")
+        return cls(snapshot, name, columns, replace)
+
+    def _split_files(self) -> None:
+        actions = pa.table(self.snapshot.get_add_actions(flatten=False)).to_pylist()
+        for action in actions:
+            values = action.get("partition") or {}
+            key = tuple(partition_value(values.get(c)) for c in self.columns)
+            if key in self.replace:
+                text_values = dict(zip(self.columns, key))
+                self.removed.append((action["path"], action["size_bytes"], text_values))
+            else:
+                self.kept_paths.append(action["path"])
+
+    def check_files(self, files) -> None:
+        """Every new file must fall in a replaced partition, or it would duplicate a kept one's rows."""
+        for f in files:
+            values = json.loads(f.partition_values)
+            key = tuple(values.get(c) for c in self.columns)
+            if key not in self.replace:
+                raise StoreError(
+                    f"{self.name}: staged rows fall in partition {partition_dir(self.columns, key)}, "
+                    "which is not among the partitions being replaced"
+                )
+
+    def removes(self) -> list[RemoveAction]:
+        # deletion_timestamp is log bookkeeping (vacuum retention), not table data.
+        now = int(time.time() * 1000)
+        return [
+            RemoveAction(path=p, data_change=True, deletion_timestamp=now, size=size, partition_values=values)
+            for p, size, values in self.removed
+        ]
 
 
-def _parquet_writer(root: str, arrow_schema: pa.Schema, write_id: str):
-    """The per-partition function run by executors: write one Parquet file, yield its metadata."""
+def _spark_schema(snapshot: DeltaTable) -> StructType:
+    # Delta's schema serialisation is Spark's StructType JSON.
+    return StructType.fromJson(json.loads(snapshot.schema().to_json()))
 
-    def write_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import pyarrow.parquet as pq  # imported on the executor
 
-        writer = None
-        name = f"part-{write_id}-{uuid.uuid4().hex}.snappy.parquet"
-        target = os.path.join(root, name)
-        rows = 0
-        try:
-            for batch in batches:
-                if batch.num_rows == 0:
-                    continue
-                if writer is None:
-                    writer = pq.ParquetWriter(target, arrow_schema, compression="snappy")
-                writer.write_table(pa.Table.from_batches([batch]).cast(arrow_schema))
-                rows += batch.num_rows
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
-            return
-        stat = os.stat(target)
-        yield pa.RecordBatch.from_pylist(
-            [
-                {
-                    "path": name,
-                    "size": stat.st_size,
-                    "num_records": rows,
-                    "modification_time": int(stat.st_mtime * 1000),
-                }
-            ]
+def _partition_columns(snapshot: DeltaTable) -> list[str]:
+    return list(snapshot.metadata().partition_columns)
+
+
+def _add_action(f) -> AddAction:
+    return AddAction(
+        path=f.path,
+        size=f.size,
+        partition_values=json.loads(f.partition_values),
+        modification_time=f.modification_time,
+        data_change=True,
+        stats=json.dumps({"numRecords": f.num_records}),
+    )
+
+
+def _overwrite(
+    path: str, table: str, adds: list[AddAction], schema: DeltaSchema, columns: list[str], description: str | None
+) -> int:
+    """Commit ``adds`` as the whole new version of the table."""
+    if DeltaTable.is_deltatable(path):
+        current = DeltaTable(path)
+        # Same schema (column comments included), partitioning and description: a plain data commit.
+        same_metadata = (
+            current.metadata().description == description
+            and _partition_columns(current) == columns
+            and current.schema().to_json() == schema.to_json()
         )
-
-    return write_partition
+        if same_metadata:
+            current.create_write_transaction(adds, mode="overwrite", schema=schema, partition_by=columns or None)
+            return DeltaTable(path).version()
+    # New table, or a schema, partitioning or description change: replace the metadata in the same commit.
+    create_table_with_add_actions(
+        path, schema, adds, mode="overwrite", partition_by=columns or None, name=table, description=description
+    )
+    return DeltaTable(path).version()
 
 
 def as_nullable(data_type: DataType) -> DataType:

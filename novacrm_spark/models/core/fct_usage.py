@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import EXACT, hours_from_minutes, round_half_away, whole_minutes_between
@@ -41,9 +41,11 @@ def fct_usage(stg_accounts: DataFrame, stg_usage_events: DataFrame, *, as_of_dat
     category = F.col("event_category")
     daily = events.groupBy("account_id", "event_date").agg(
         F.count(F.lit(1)).cast("long").alias("total_events"),
-        F.countDistinct("user_id").cast("long").alias("active_users"),
-        F.countDistinct("event_name").cast("long").alias("distinct_features_used"),
-        F.countDistinct(F.when(category.isin(*CATEGORIES), category)).cast("long").alias("distinct_categories_used"),
+        # size(collect_set) = count distinct of non-null values, without the row
+        # expansion Spark plans for several countDistinct in one aggregation.
+        distinct_count("user_id").alias("active_users"),
+        distinct_count("event_name").alias("distinct_features_used"),
+        distinct_count(F.when(category.isin(*CATEGORIES), category)).alias("distinct_categories_used"),
         *[count_if(category == name).alias(f"{name}_events") for name in CATEGORIES],
         *[count_if(F.col("event_name") == event).alias(column) for column, event in TRACKED_EVENTS.items()],
         F.min("event_timestamp").alias("first_event_at"),
@@ -57,3 +59,8 @@ def fct_usage(stg_accounts: DataFrame, stg_usage_events: DataFrame, *, as_of_dat
         round_half_away(breadth, 0).alias("feature_breadth_pct"),
         ((F.col("total_events") >= 10) & (F.col("distinct_features_used") >= 5)).alias("is_power_usage_day"),
     )
+
+
+def distinct_count(column: Column | str) -> Column:
+    """Number of distinct non-null values in a group, as a long."""
+    return F.size(F.collect_set(column)).cast("long")
