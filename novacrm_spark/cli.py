@@ -11,13 +11,15 @@ Examples::
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from novacrm_spark.config import DEFAULT_CONFIG, Settings, load_settings
+from novacrm_spark.cli_options import make_settings, settings_options
 from novacrm_spark.errors import NovaCrmError
+from novacrm_spark.quality.cli import docs
+from novacrm_spark.report.commands import report
+from novacrm_spark.serving.commands import register, serve, sql
 
 
 class NovaCrmGroup(click.Group):
@@ -29,31 +31,6 @@ class NovaCrmGroup(click.Group):
         except NovaCrmError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-
-
-def settings_options(fn: Callable) -> Callable:
-    """Options shared by every command that needs settings."""
-    options = [
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(dir_okay=False),
-            envvar="NOVACRM_CONFIG",
-            help=f"YAML settings file. Default: {DEFAULT_CONFIG} when it exists.",
-        ),
-        click.option("--warehouse", help="Root folder (or URI) of the Delta tables."),
-        click.option("--engine", type=click.Choice(["auto", "embedded", "delta-spark"]), help="Delta engine."),
-        click.option("--master", help="Spark master, e.g. local[2] (ignored under spark-submit)."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def make_settings(config_file: str | None, **overrides: Any) -> Settings:
-    if config_file is None and Path(DEFAULT_CONFIG).is_file():
-        config_file = DEFAULT_CONFIG
-    return load_settings(config_file, overrides)
 
 
 @click.group(cls=NovaCrmGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +63,13 @@ def main() -> None:
 )
 @click.option("--as-of", "as_of_date", metavar="YYYY-MM-DD", help="As-of date. Default: latest date in the data.")
 @click.option("--input", "input_dir", metavar="DIR", help="Folder holding the five raw_*.csv exports.")
-def run(config_file, warehouse, engine, master, layer, select, as_of_date, input_dir) -> None:
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Read only raw usage files newer than the last run's watermark and replace only the event "
+    "months they touch in stg_usage_events and fct_usage (other selected models rebuild in full).",
+)
+def run(config_file, warehouse, engine, master, layer, select, as_of_date, input_dir, incremental) -> None:
     """Build tables: read, transform, check, then publish each one atomically.
 
     A model whose error-level checks fail is not published (readers keep the
@@ -105,9 +88,7 @@ def run(config_file, warehouse, engine, master, layer, select, as_of_date, input
         input_dir=input_dir,
     )
     spark = build_spark_session(settings)
-    result = run_pipeline(spark, settings, layer=layer, select=select, progress=click.echo)
-    if result.results_path:
-        click.echo(f"Run results: {result.results_path}")
+    result = run_pipeline(spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental)
     if not result.ok:
         sys.exit(1)
 
@@ -172,14 +153,8 @@ def generate(accounts, seed, as_of, start, dirty_rate, out_dir) -> None:
     click.echo(f"Wrote {len(counts)} files to {out_dir}")
 
 
-from novacrm_spark.report.commands import report  # noqa: E402 - registers `novacrm report`
-main.add_command(report)
-from novacrm_spark.serving.commands import register, serve, sql  # noqa: E402 - registers serve/sql/register
-main.add_command(serve)
-main.add_command(sql)
-main.add_command(register)
-from novacrm_spark.quality.cli import docs  # noqa: E402 - registers `novacrm docs`
-main.add_command(docs)
+for command in (docs, report, serve, sql, register):
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from novacrm_spark.cli import make_settings, settings_options
+from novacrm_spark.cli_options import make_settings, settings_options
 from novacrm_spark.errors import NovaCrmError
 from novacrm_spark.report.browser import HeadlessChromium
 from novacrm_spark.report.page import write_report

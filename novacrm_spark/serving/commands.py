@@ -1,0 +1,247 @@
+"""``novacrm serve``, ``novacrm sql`` and ``novacrm register``: the tables for BI tools and scripts.
+
+Examples::
+
+    novacrm serve --port 10000                      # JDBC/ODBC: jdbc:hive2://localhost:10000/default
+    novacrm sql "SELECT risk_level, count(*) FROM marts.churn_risk_view GROUP BY risk_level" --format csv
+    novacrm register --config conf/cluster.yaml     # delta-spark: <catalog>.<layer>.<table> entries
+
+Every published table is named ``<layer>.<table>`` (``staging``, ``core``,
+``marts``, ``quarantine``), e.g. ``marts.churn_risk_view`` or ``quarantine.accounts``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+
+import click
+
+from novacrm_spark.cli_options import make_settings, settings_options
+from novacrm_spark.config import Settings
+from novacrm_spark.serving.catalog import ServingCatalog, require_tables
+from novacrm_spark.serving.errors import ServingError
+from novacrm_spark.serving.output import FORMATS, render
+from novacrm_spark.store.base import LAYERS
+
+
+def serving_settings(settings: Settings, scratch_dir: str) -> Settings:
+    """The settings of a serving session: Spark's own catalog in memory, its folders in ``scratch_dir``."""
+    conf = {
+        "spark.sql.warehouse.dir": os.path.join(scratch_dir, "spark-warehouse"),
+        **settings.spark_conf,
+        # The views live in this process only; a Hive metastore would leave metastore_db/ behind.
+        "spark.sql.catalogImplementation": "in-memory",
+    }
+    return dataclasses.replace(settings, spark_conf=conf)
+
+
+def check_warehouse(warehouse: str) -> None:
+    """A local warehouse folder that does not exist is a typo, not an empty warehouse."""
+    if "://" in warehouse and not warehouse.startswith("file://"):
+        return
+    path = warehouse.removeprefix("file://")
+    if not os.path.isdir(path):
+        raise ServingError(f"warehouse {path} does not exist; run `novacrm run` first or pass --warehouse")
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+# --- serve ----------------------------------------------------------------------------
+
+
+@click.command()
+@settings_options
+@click.option("--port", default=10000, show_default=True, type=int, help="TCP port of the JDBC/ODBC server.")
+@click.option(
+    "--host",
+    default="localhost",
+    show_default=True,
+    help="Address to listen on. The server has no authentication: keep it on localhost unless a firewall guards it.",
+)
+@click.option(
+    "--poll-seconds",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.2),
+    help="How often to look for newly published table versions.",
+)
+def serve(config_file, warehouse, engine, master, port, host, poll_seconds) -> None:
+    """Serve every published table over JDBC/ODBC (Spark Thrift server, HiveServer2 protocol).
+
+    Tables are named LAYER.TABLE (e.g. marts.churn_risk_view). Connect with
+    `beeline -u jdbc:hive2://localhost:10000/default` or a BI tool's Spark/Hive
+    connector. A new table version is picked up within --poll-seconds;
+    `kill -HUP <pid>` refreshes at once. Ctrl-C or SIGTERM stops the server.
+    """
+    from novacrm_spark.serving.daemon import Signals, serve_until_stopped
+    from novacrm_spark.serving.thrift import check_port_free
+
+    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    check_warehouse(settings.warehouse)
+    check_port_free(host, port)  # before the slow Spark start
+    signals = Signals.install()
+    scratch = tempfile.mkdtemp(prefix="novacrm-serve-")
+    spark = server = None
+    try:
+        spark, server, catalog = _start(settings, host, port, scratch, poll_seconds)
+        stopped_by = serve_until_stopped(catalog.refresh, signals, poll_seconds, click.echo)
+        click.echo(f"{stopped_by} received: stopping the server")
+    finally:
+        if server is not None:
+            server.stop()
+        if spark is not None:
+            spark.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+        signals.restore()
+    click.echo("Stopped.")
+
+
+def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds: float):
+    from novacrm_spark.serving.thrift import start_thrift_server
+    from novacrm_spark.session import build_spark_session
+    from novacrm_spark.store import open_store
+
+    spark = build_spark_session(serving_settings(settings, scratch))
+    try:
+        store = open_store(spark, settings.warehouse, settings.engine)
+        catalog = ServingCatalog(spark, store, scratch, log=_echo_err)
+        catalog.refresh()
+        server = start_thrift_server(spark, host, port, scratch)
+    except BaseException:
+        spark.stop()
+        raise
+    click.echo(f"Serving {len(catalog.served)} tables of {settings.warehouse} (engine {store.engine}):")
+    for line in table_listing(catalog.served):
+        click.echo(f"  {line}")
+    if not catalog.served:
+        click.echo("  (none yet: tables are picked up as soon as they are published)")
+    click.echo(f"JDBC URL: {server.url}")
+    click.echo(f"  beeline -u {server.url} -n $USER")
+    click.echo(
+        f"New table versions are picked up within {poll_seconds:g}s; "
+        f"kill -HUP {os.getpid()} refreshes now; Ctrl-C or kill {os.getpid()} stops."
+    )
+    return spark, server, catalog
+
+
+def table_listing(tables) -> list[str]:
+    """``layer: a, b, c`` lines, one per layer, in layer order."""
+    by_layer: dict[str, list[str]] = {}
+    for table in sorted(tables):
+        by_layer.setdefault(table.layer, []).append(table.name)
+    order = [layer for layer in LAYERS if layer in by_layer] + sorted(set(by_layer) - set(LAYERS))
+    return [f"{layer}: {', '.join(by_layer[layer])}" for layer in order]
+
+
+# --- sql --------------------------------------------------------------------------------
+
+
+@click.command("sql")
+@settings_options
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1), help="Most rows to print.")
+def sql(config_file, warehouse, engine, master, query, fmt, limit) -> None:
+    """Run one Spark SQL QUERY over the published tables and print the result.
+
+    Tables are named LAYER.TABLE, as in `novacrm serve`, e.g.
+    `novacrm sql "SELECT risk_level, count(*) AS n FROM marts.churn_risk_view GROUP BY risk_level"`.
+    QUERY `-` reads the query from standard input.
+    """
+    from pyspark.errors import PySparkException
+
+    from novacrm_spark.session import build_spark_session
+    from novacrm_spark.store import open_store
+
+    if query == "-":
+        query = sys.stdin.read()
+    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    check_warehouse(settings.warehouse)
+    scratch = tempfile.mkdtemp(prefix="novacrm-sql-")
+    try:
+        spark = build_spark_session(serving_settings(settings, scratch))
+        store = open_store(spark, settings.warehouse, settings.engine)
+        with ServingCatalog(spark, store, scratch, log=_echo_err) as catalog:
+            catalog.refresh()
+            require_tables(catalog)
+            _quiet_query_error_logs()
+            try:
+                result = render(spark.sql(query), fmt, limit)
+            except PySparkException as exc:
+                raise ServingError(f"query failed: {query_error(exc)}") from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    click.echo(result.text)
+    if result.truncated:
+        _echo_err(f"(only the first {limit} rows are shown; raise --limit for more)")
+
+
+def _quiet_query_error_logs() -> None:
+    """PySpark logs every failed query with its JVM stack trace; `sql` reports it in one line instead."""
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def query_error(exc: Exception) -> str:
+    """Spark's first message line, plus a hint on table names when a table was not found."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    if "TABLE_OR_VIEW_NOT_FOUND" in line:
+        line += " (tables are named LAYER.TABLE, e.g. marts.churn_risk_view; SHOW TABLES IN marts lists them)"
+    return line
+
+
+# --- register --------------------------------------------------------------------------------
+
+
+@click.command()
+@settings_options
+@click.option("--catalog", "catalog_override", metavar="NAME", help="Catalog to use instead of catalog.name.")
+@click.option("--dry-run", is_flag=True, help="Print the SQL statements instead of running them (any engine).")
+def register(config_file, warehouse, engine, master, catalog_override, dry_run) -> None:
+    """Create catalog entries (schemas and Delta tables) for every published table: delta-spark only.
+
+    For each layer, CREATE SCHEMA IF NOT EXISTS <catalog>.<layer>; for each
+    table, CREATE TABLE IF NOT EXISTS <catalog>.<layer>.<table> USING DELTA
+    LOCATION '<path>' with the contract's description as its comment, so
+    Databricks SQL / Unity Catalog / Hive metastore users see tables by name.
+    """
+    from novacrm_spark.registry import all_models
+    from novacrm_spark.serving.register import (
+        catalog_name,
+        register_statements,
+        register_tables,
+        registered_tables,
+        require_delta_spark,
+    )
+    from novacrm_spark.session import build_spark_session
+    from novacrm_spark.store import open_store
+
+    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    if not dry_run and settings.engine == "embedded":
+        require_delta_spark(settings.engine)  # says why, before a Spark start
+    catalog = catalog_name({"name": catalog_override} if catalog_override else settings.catalog)
+    spark = build_spark_session(settings)
+    store = open_store(spark, settings.warehouse, settings.engine)
+    if not dry_run:
+        require_delta_spark(store.engine)
+    tables = registered_tables(store, all_models())
+    if not tables:
+        raise ServingError(f"no published tables under {settings.warehouse}; run `novacrm run` first")
+    statements = register_statements(catalog, tables)
+    if dry_run:
+        for statement in statements:
+            click.echo(f"{statement};")
+        return
+    register_tables(spark.sql, statements)
+    click.echo(f"Registered {len(tables)} tables in catalog {catalog} ({len(statements)} statements).")
