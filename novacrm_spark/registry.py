@@ -29,10 +29,15 @@ RUN_VALUES = ("as_of_date", "loaded_at", "products")
 
 
 class StagingResult(NamedTuple):
-    """What every staging model returns: the accepted rows and the quarantined ones."""
+    """What every staging model returns: the accepted rows and the quarantined ones.
+
+    ``validated`` is the frame both are filtered from; the runner caches it while
+    it stages the two, so the raw file is parsed and validated once.
+    """
 
     accepted: DataFrame
     quarantined: DataFrame
+    validated: DataFrame | None = None
 
 
 @dataclass(frozen=True)

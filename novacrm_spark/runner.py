@@ -32,6 +32,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -232,6 +233,7 @@ class Runner:
         output = model.build(*[self.input_frame(name) for name in model.inputs], **self.run_values(model))
         contract = self.contracts.for_model(model.name)
         writes: list[tuple[StagedWrite, str]] = []
+        shared = _cache_shared_input(output)
         try:
             main = self.stage(output.accepted if isinstance(output, StagingResult) else output, contract)
             writes.append((main, contract.qualified_name))
@@ -247,6 +249,9 @@ class Runner:
         except BaseException:
             _abort(writes)
             raise
+        finally:
+            if shared is not None:
+                shared.unpersist()
         result = _model_result(model, checks, main.num_rows, time.perf_counter() - started)
         result.inputs = [self.input_label(name) for name in model.inputs]
         result.quarantine = quarantine
@@ -470,6 +475,13 @@ class Runner:
                     item.result.version = version
             item.result.published = True
         return published
+
+
+def _cache_shared_input(output: DataFrame | StagingResult) -> DataFrame | None:
+    """Cache the validated frame a staging result's two outputs are filtered from."""
+    if isinstance(output, StagingResult) and output.validated is not None:
+        return output.validated.persist(StorageLevel.MEMORY_AND_DISK)
+    return None
 
 
 def _abort(writes: list[tuple[StagedWrite, str]]) -> None:

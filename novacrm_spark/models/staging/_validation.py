@@ -113,4 +113,4 @@ def split(
     quarantined = validated.where(F.col(REASON).isNotNull()).select(
         *rules.source.columns, REASON, stamp
     )
-    return StagingResult(accepted=accepted, quarantined=quarantined)
+    return StagingResult(accepted=accepted, quarantined=quarantined, validated=validated)
