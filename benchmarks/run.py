@@ -1,0 +1,197 @@
+"""Benchmark harness: the full build against the Spark floor at three scales.
+
+    python benchmarks/run.py                          # small, medium, large; 3 repetitions
+    python benchmarks/run.py --scales small --repeat 1 --out /tmp/bench   # smoke run
+
+For each scale it generates (and caches) a dataset with ``novacrm generate``,
+then runs, one after the other and each as its own process:
+
+1. the Spark floor (``benchmarks/floor.py``): read the five CSVs, write Parquet;
+2. the full build: ``novacrm run --layer all`` with all checks, into a new warehouse.
+
+It records wall time and the peak RSS of the whole process tree (driver JVM
+and Python workers included, sampled from /proc), rows per table and
+per-model seconds from ``run_results.json``, takes the median of the
+repetitions, and writes ``benchmarks.md`` and ``benchmarks.json`` to ``--out``
+(default ``docs/``). Linux only (reads /proc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = {"small": 150, "medium": 1_500, "large": 15_000}
+AS_OF = "2025-01-31"
+
+
+def tree_rss_bytes(root_pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/statm") as handle:
+                rss[int(entry)] = int(handle.read().split()[1]) * page
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measure(command: list[str], env: dict[str, str]) -> dict:
+    """Run a command; return its wall seconds and the peak RSS of its process tree."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, tree_rss_bytes(process.pid))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    done.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({process.returncode}): {' '.join(command)}\n{output[-3000:]}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak / 2**20, 1)}
+
+
+def dataset(cache: Path, accounts: int) -> Path:
+    out = cache / f"accounts_{accounts}"
+    if not (out / "raw_usage_events.csv").exists():
+        subprocess.run(
+            [sys.executable, "-m", "novacrm_spark.cli", "generate", "--accounts", str(accounts), "--seed", "7", "--out", str(out)],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return out
+
+
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle) - 1
+
+
+def bench_scale(name: str, accounts: int, repeat: int, cache: Path, master: str) -> dict:
+    raw = dataset(cache, accounts)
+    env = {**os.environ, "NOVACRM_MASTER": master}
+    floors, builds, per_model = [], [], []
+    for attempt in range(repeat):
+        with tempfile.TemporaryDirectory() as scratch:
+            floors.append(
+                measure([sys.executable, "benchmarks/floor.py", "--input", str(raw), "--out", f"{scratch}/floor", "--master", master], env)
+            )
+            warehouse = Path(scratch) / "warehouse"
+            builds.append(
+                measure(
+                    [sys.executable, "-m", "novacrm_spark.cli", "run", "--layer", "all", "--input", str(raw),
+                     "--warehouse", str(warehouse), "--as-of", AS_OF],
+                    env,
+                )
+            )
+            results = json.loads(next((warehouse / "_runs").glob("*/run_results.json")).read_text())
+            per_model.append({m["name"]: {"seconds": m["seconds"], "rows": m["rows"]} for m in results["models"]})
+        print(f"  {name} #{attempt + 1}: floor {floors[-1]['seconds']}s, build {builds[-1]['seconds']}s, "
+              f"peak {builds[-1]['peak_rss_mb']} MB", flush=True)
+    median = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
+    models = {
+        model: {
+            "seconds": statistics.median(run[model]["seconds"] for run in per_model),
+            "rows": per_model[0][model]["rows"],
+        }
+        for model in per_model[0]
+    }
+    return {
+        "scale": name,
+        "accounts": accounts,
+        "usage_events": count_lines(raw / "raw_usage_events.csv"),
+        "floor_seconds": median(floors, "seconds"),
+        "build_seconds": median(builds, "seconds"),
+        "ratio": round(median(builds, "seconds") / median(floors, "seconds"), 2),
+        "floor_peak_rss_mb": median(floors, "peak_rss_mb"),
+        "build_peak_rss_mb": median(builds, "peak_rss_mb"),
+        "repetitions": repeat,
+        "models": models,
+    }
+
+
+def markdown(results: list[dict], master: str) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `python benchmarks/run.py` (Spark master `{master}`, {os.cpu_count()} cores); "
+        "medians of the repetitions. Floor = read the five CSVs and write them once as Parquet; "
+        "build = `novacrm run --layer all` with every check, cold.",
+        "",
+        "| scale | accounts | usage events | floor (s) | full build (s) | build / floor | growth vs previous scale | peak RSS build (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    previous = None
+    for r in results:
+        growth = f"{r['build_seconds'] / previous:.2f}x" if previous else "-"
+        lines.append(
+            f"| {r['scale']} | {r['accounts']:,} | {r['usage_events']:,} | {r['floor_seconds']:.1f} | "
+            f"{r['build_seconds']:.1f} | {r['ratio']:.2f} | {growth} | {r['build_peak_rss_mb']:.0f} |"
+        )
+        previous = r["build_seconds"]
+    largest = results[-1]
+    lines += ["", f"## Where the time goes ({largest['scale']} scale)", "", "| model | rows | seconds |", "|---|---:|---:|"]
+    for model, info in sorted(largest["models"].items(), key=lambda kv: -kv[1]["seconds"]):
+        lines.append(f"| {model} | {info['rows'] if info['rows'] is not None else '-'} | {info['seconds']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Full build vs Spark floor at several scales.")
+    parser.add_argument("--scales", default="small,medium,large", help="comma-separated: " + ", ".join(SCALES))
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions per measurement (median reported)")
+    parser.add_argument("--out", default=str(ROOT / "docs"), help="folder for benchmarks.md and benchmarks.json")
+    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "novacrm-bench-data"), help="dataset cache")
+    parser.add_argument("--master", default="local[*]")
+    args = parser.parse_args()
+    names = [s.strip() for s in args.scales.split(",") if s.strip()]
+    unknown = [s for s in names if s not in SCALES]
+    if unknown:
+        parser.error(f"unknown scale(s) {', '.join(unknown)}; choose from {', '.join(SCALES)}")
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in names:
+        print(f"== {name}: {SCALES[name]:,} accounts", flush=True)
+        results.append(bench_scale(name, SCALES[name], args.repeat, cache, args.master))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmarks.json").write_text(json.dumps(results, indent=2))
+    (out / "benchmarks.md").write_text(markdown(results, args.master))
+    print(f"Wrote {out / 'benchmarks.md'} and {out / 'benchmarks.json'}")
+
+
+if __name__ == "__main__":
+    main()
