@@ -13,11 +13,14 @@ LOADED_AT = dt.datetime(2025, 2, 1, 6, 0, 0)
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     """local[2], UTC, two shuffle partitions, no UI: one session per test run."""
-    session = build_spark_session(
-        Settings(master="local[2]", shuffle_partitions=2, spark_conf={"spark.default.parallelism": "2"})
-    )
+    conf = {
+        "spark.default.parallelism": "2",
+        # Catalog tests (serving) would otherwise leave spark-warehouse/ in the repository.
+        "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse")),
+    }
+    session = build_spark_session(Settings(master="local[2]", shuffle_partitions=2, spark_conf=conf))
     yield session
     session.stop()
 
