@@ -104,17 +104,19 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
     from novacrm_spark.store import open_store
 
     settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    models = all_models()
     layer, _, name = table.rpartition(".")
     if not layer:
-        models = all_models()
         if name not in models:
             raise NovaCrmError(f"no model named {name!r}; use LAYER.NAME for quarantine tables")
         layer = models[name].layer
     spark = build_spark_session(settings)
     store = open_store(spark, settings.warehouse, settings.engine)
     df = store.read(layer, name)
+    # Rows in key order, so the same table always prints the same way.
+    order = list(models[name].key) if name in models else df.columns
     click.echo(f"{layer}.{name} (version {store.version(layer, name)}):")
-    click.echo(df.limit(limit)._show_string(limit, truncate=False))
+    df.orderBy(*order).show(limit, truncate=False)
 
 
 @main.command()
