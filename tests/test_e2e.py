@@ -122,14 +122,16 @@ def test_a_second_run_gives_identical_tables(two_runs):
         )
 
 
-def test_spark_submit_builds_the_staging_layer(tmp_path):
+def test_spark_submit_builds_every_layer_in_order(tmp_path):
     if shutil.which("spark-submit") is None:
         pytest.skip("spark-submit is not on PATH (pip install pyspark puts it there)")
     warehouse = tmp_path / "wh"
-    done = run(["./spark-submit.sh", "staging", "--warehouse", str(warehouse), "--as-of", "2025-01-31"])
+    done = run(["./spark-submit.sh", "all", "--warehouse", str(warehouse), "--as-of", "2025-01-31"])
     assert done.returncode == 0, done.stdout + done.stderr
-    for name in ("stg_accounts", "stg_subscriptions", "stg_invoices", "stg_usage_events", "stg_support_tickets"):
-        assert len(table(warehouse, "staging", name)) > 0
+    layers = [line.split("jobs/")[1] for line in done.stdout.splitlines() if line.startswith("== spark-submit")]
+    assert layers == ["staging.py", "core.py", "marts.py"]
+    for name, model in all_models().items():
+        assert len(table(warehouse, model.layer, name)) > 0, name
     assert DeltaTable.is_deltatable(str(warehouse / "quarantine" / "accounts"))
 
 

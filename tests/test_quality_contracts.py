@@ -10,6 +10,7 @@ import pytest
 from deltalake import DeltaTable
 
 from novacrm_spark import domains
+from novacrm_spark import incremental as inc
 from novacrm_spark.config import load_settings
 from novacrm_spark.quality.contracts import (
     ContractError,
@@ -44,6 +45,8 @@ def output_schemas(spark):
             schemas[("quarantine", model.quarantine_table)] = output.quarantined.schema
             output = output.accepted
         frames[model.name] = output
+        if model.name in inc.PARTITIONED_TABLES:  # the runner adds the partition column
+            output = inc.with_event_month(output, inc.PARTITIONED_TABLES[model.name])
         schemas[(model.layer, model.name)] = output.schema
     return schemas
 

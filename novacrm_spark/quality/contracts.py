@@ -45,12 +45,16 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import yaml
 
 from novacrm_spark.errors import NovaCrmError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 CHECK_KINDS = ("not_null", "unique", "accepted_values", "relationships", "range", "expression")
 ROW_KINDS = ("not_null", "accepted_values", "range", "expression")  # evaluated in one aggregation
@@ -58,7 +62,6 @@ SEVERITIES = ("error", "warn")
 CONTRACT_LAYERS = ("staging", "core", "marts")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PLACEHOLDERS = ("as_of_date", "as_of_month")
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 # Which options each check kind accepts (besides severity and description).
 _OPTIONS = {
@@ -174,9 +177,12 @@ class Contracts:
 # --- loading ------------------------------------------------------------------
 
 
-def contract_file(layer: str) -> Path:
-    """Where a layer's contracts live: ``models/<layer>/_<layer>.yml``."""
-    return MODELS_DIR / layer / f"_{layer}.yml"
+def contract_file(layer: str) -> Traversable:
+    """Where a layer's contracts live: ``models/<layer>/_<layer>.yml``.
+
+    Read as package data, so it works from a zip on ``spark-submit --py-files`` too.
+    """
+    return resources.files(f"novacrm_spark.models.{layer}") / f"_{layer}.yml"
 
 
 @functools.lru_cache(maxsize=1)
@@ -185,11 +191,11 @@ def default_contracts() -> Contracts:
     return load_contracts({layer: contract_file(layer) for layer in CONTRACT_LAYERS})
 
 
-def load_contracts(files: Mapping[str, str | Path]) -> Contracts:
+def load_contracts(files: Mapping[str, str | Path | Traversable]) -> Contracts:
     """Parse one YAML file per layer (``{"staging": path, ...}``) into :class:`Contracts`."""
     tables: dict[tuple[str, str], TableContract] = {}
     for layer, path in files.items():
-        document = _read(Path(path))
+        document = _read(Path(path) if isinstance(path, str) else path)
         for name, body in (document.get("models") or {}).items():
             tables[(layer, name)] = parse_table(layer, name, body, str(path))
         for source, body in (document.get("quarantine") or {}).items():
@@ -197,7 +203,7 @@ def load_contracts(files: Mapping[str, str | Path]) -> Contracts:
     return Contracts(tables)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path | Traversable) -> dict[str, Any]:
     if not path.is_file():
         raise ContractError(f"{path}: contract file not found")
     try:
