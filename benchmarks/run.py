@@ -168,6 +168,18 @@ def markdown(results: list[dict], master: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+NOTES_MARKER = "<!-- notes: everything below is written by hand and kept by benchmarks/run.py -->"
+
+
+def kept_notes(report: Path) -> str:
+    """The hand-written part of an existing report (what was changed and what it gained)."""
+    if not report.exists():
+        return ""
+    text = report.read_text()
+    index = text.find(NOTES_MARKER)
+    return "\n" + text[index:] if index >= 0 else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Full build vs Spark floor at several scales.")
     parser.add_argument("--scales", default="small,medium,large", help="comma-separated: " + ", ".join(SCALES))
@@ -189,7 +201,8 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmarks.json").write_text(json.dumps(results, indent=2))
-    (out / "benchmarks.md").write_text(markdown(results, args.master))
+    report = out / "benchmarks.md"
+    report.write_text(markdown(results, args.master) + kept_notes(report))
     print(f"Wrote {out / 'benchmarks.md'} and {out / 'benchmarks.json'}")
 
 
