@@ -9,30 +9,16 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.core.dim_account import dim_account
 
+from table_schemas import (
+    DIM_ACCOUNT as OUT_DDL,
+    STG_ACCOUNTS as ACCOUNTS_DDL,
+    STG_SUBSCRIPTIONS as SUBSCRIPTIONS_DDL,
+    STG_SUPPORT_TICKETS as TICKETS_DDL,
+)
+
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
 AS_OF = dt.date(2024, 6, 30)
 
-ACCOUNTS_DDL = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, _loaded_at timestamp"
-)
-SUBSCRIPTIONS_DDL = (
-    "subscription_id string, account_id string, product_name string, plan_tier string, mrr_amount decimal(18,2), "
-    "start_date date, end_date date, status string, is_active boolean, duration_days int, _loaded_at timestamp"
-)
-TICKETS_DDL = (
-    "ticket_id string, account_id string, created_at timestamp, resolved_at timestamp, priority string, "
-    "category string, status string, satisfaction_score double, resolution_hours double, sla_target_hours int, "
-    "is_sla_breach boolean, created_date date, _loaded_at timestamp"
-)
-OUT_DDL = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, tenure_days int, tenure_months int, "
-    "account_segment string, current_mrr decimal(18,2), current_arr decimal(18,2), "
-    "active_subscription_count bigint, total_subscription_count bigint, active_addon_count bigint, "
-    "first_subscription_date date, latest_subscription_date date, lifetime_tickets bigint, open_tickets bigint, "
-    "avg_csat double, avg_resolution_hours double, sla_breaches bigint, lifecycle_stage string"
-)
 EXPECTED_SCHEMA = [
     ("account_id", "string"), ("company_name", "string"), ("industry", "string"), ("employee_count", "int"),
     ("plan_tier", "string"), ("account_owner", "string"), ("region", "string"), ("signup_date", "date"),

@@ -11,36 +11,18 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.models.core.dim_date import dim_date
 
+from table_schemas import (
+    DIM_DATE as OUT_DDL,
+    STG_ACCOUNTS as ACCOUNTS_DDL,
+    STG_INVOICES as INVOICES_DDL,
+    STG_SUBSCRIPTIONS as SUBSCRIPTIONS_DDL,
+    STG_SUPPORT_TICKETS as TICKETS_DDL,
+    STG_USAGE_EVENTS as EVENTS_DDL,
+)
+
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
 AS_OF = dt.date(2024, 6, 30)
 
-ACCOUNTS_DDL = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, _loaded_at timestamp"
-)
-SUBSCRIPTIONS_DDL = (
-    "subscription_id string, account_id string, product_name string, plan_tier string, mrr_amount decimal(18,2), "
-    "start_date date, end_date date, status string, is_active boolean, duration_days int, _loaded_at timestamp"
-)
-INVOICES_DDL = (
-    "invoice_id string, account_id string, invoice_date date, amount decimal(18,2), currency string, "
-    "status string, line_items array<string>, invoice_month date, is_paid boolean, is_billed boolean, "
-    "_loaded_at timestamp"
-)
-EVENTS_DDL = (
-    "event_id string, account_id string, user_id string, event_name string, event_timestamp timestamp, "
-    "event_date date, event_hour int, event_category string, _loaded_at timestamp"
-)
-TICKETS_DDL = (
-    "ticket_id string, account_id string, created_at timestamp, resolved_at timestamp, priority string, "
-    "category string, status string, satisfaction_score double, resolution_hours double, sla_target_hours int, "
-    "is_sla_breach boolean, created_date date, _loaded_at timestamp"
-)
-OUT_DDL = (
-    "date_day date, year int, quarter int, month_number int, month_name string, year_month string, "
-    "week_number int, day_of_week int, day_name string, day_of_month int, is_weekend boolean, "
-    "first_day_of_month date, last_day_of_month date, first_day_of_quarter date, first_day_of_year date"
-)
 EXPECTED_SCHEMA = [
     ("date_day", "date"), ("year", "int"), ("quarter", "int"), ("month_number", "int"), ("month_name", "string"),
     ("year_month", "string"), ("week_number", "int"), ("day_of_week", "int"), ("day_name", "string"),

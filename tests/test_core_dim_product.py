@@ -10,17 +10,11 @@ from chispa import assert_df_equality
 from novacrm_spark.config import Product
 from novacrm_spark.models.core.dim_product import dim_product
 
+from table_schemas import DIM_PRODUCT as OUT_DDL, STG_SUBSCRIPTIONS as SUBSCRIPTIONS_DDL
+
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
 AS_OF = dt.date(2024, 6, 30)
 
-SUBSCRIPTIONS_DDL = (
-    "subscription_id string, account_id string, product_name string, plan_tier string, mrr_amount decimal(18,2), "
-    "start_date date, end_date date, status string, is_active boolean, duration_days int, _loaded_at timestamp"
-)
-OUT_DDL = (
-    "product_key string, product_name string, product_type string, product_display_name string, "
-    "plan_tier string, list_price_mrr decimal(18,2), feature_category string"
-)
 EXPECTED_SCHEMA = [
     ("product_key", "string"), ("product_name", "string"), ("product_type", "string"),
     ("product_display_name", "string"), ("plan_tier", "string"), ("list_price_mrr", "decimal(18,2)"),

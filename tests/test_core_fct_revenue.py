@@ -11,24 +11,11 @@ from hypothesis import strategies as st
 
 from novacrm_spark.models.core.fct_revenue import fct_revenue
 
+from table_schemas import FCT_REVENUE as OUT_DDL, STG_ACCOUNTS as ACCOUNTS_DDL, STG_INVOICES as INVOICES_DDL
+
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
 AS_OF = dt.date(2024, 6, 15)  # M = 2024-06-01
 
-ACCOUNTS_DDL = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, _loaded_at timestamp"
-)
-INVOICES_DDL = (
-    "invoice_id string, account_id string, invoice_date date, amount decimal(18,2), currency string, "
-    "status string, line_items array<string>, invoice_month date, is_paid boolean, is_billed boolean, "
-    "_loaded_at timestamp"
-)
-OUT_DDL = (
-    "account_id string, revenue_month date, mrr decimal(18,2), collected_mrr decimal(18,2), "
-    "arr decimal(18,2), previous_mrr decimal(18,2), revenue_movement string, new_mrr decimal(18,2), "
-    "reactivation_mrr decimal(18,2), expansion_mrr decimal(18,2), contraction_mrr decimal(18,2), "
-    "churned_mrr decimal(18,2), net_mrr_change decimal(18,2), month_number int, first_revenue_month date"
-)
 EXPECTED_SCHEMA = [
     ("account_id", "string"), ("revenue_month", "date"), ("mrr", "decimal(18,2)"),
     ("collected_mrr", "decimal(18,2)"), ("arr", "decimal(18,2)"), ("previous_mrr", "decimal(18,2)"),

@@ -8,25 +8,15 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.core.fct_tickets import fct_tickets
 
+from table_schemas import (
+    FCT_TICKETS as OUT_DDL,
+    STG_ACCOUNTS as ACCOUNTS_DDL,
+    STG_SUPPORT_TICKETS as TICKETS_DDL,
+)
+
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
 AS_OF = dt.date(2024, 6, 30)
 
-ACCOUNTS_DDL = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, _loaded_at timestamp"
-)
-TICKETS_DDL = (
-    "ticket_id string, account_id string, created_at timestamp, resolved_at timestamp, priority string, "
-    "category string, status string, satisfaction_score double, resolution_hours double, sla_target_hours int, "
-    "is_sla_breach boolean, created_date date, _loaded_at timestamp"
-)
-OUT_DDL = (
-    "ticket_id string, account_id string, created_at timestamp, resolved_at timestamp, priority string, "
-    "category string, status string, satisfaction_score double, resolution_hours double, sla_target_hours int, "
-    "is_sla_breach boolean, created_date date, created_month int, created_year_month string, sla_ratio double, "
-    "resolution_speed string, csat_tier string, account_plan_tier string, account_owner string, "
-    "account_region string"
-)
 EXPECTED_SCHEMA = [
     ("ticket_id", "string"), ("account_id", "string"), ("created_at", "timestamp"), ("resolved_at", "timestamp"),
     ("priority", "string"), ("category", "string"), ("status", "string"), ("satisfaction_score", "double"),

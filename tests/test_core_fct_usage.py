@@ -8,24 +8,11 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.core.fct_usage import fct_usage
 
+from table_schemas import FCT_USAGE as OUT_DDL, STG_ACCOUNTS as ACCOUNTS_DDL, STG_USAGE_EVENTS as EVENTS_DDL
+
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
 AS_OF = dt.date(2024, 6, 30)
 
-ACCOUNTS_DDL = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, _loaded_at timestamp"
-)
-EVENTS_DDL = (
-    "event_id string, account_id string, user_id string, event_name string, event_timestamp timestamp, "
-    "event_date date, event_hour int, event_category string, _loaded_at timestamp"
-)
-OUT_DDL = (
-    "account_id string, event_date date, total_events bigint, active_users bigint, distinct_features_used bigint, "
-    "distinct_categories_used bigint, reporting_events bigint, crm_core_events bigint, communication_events bigint, "
-    "advanced_events bigint, platform_events bigint, api_calls bigint, reports_created bigint, "
-    "workflows_created bigint, first_event_at timestamp, last_event_at timestamp, active_hours double, "
-    "feature_breadth_pct double, is_power_usage_day boolean"
-)
 EXPECTED_SCHEMA = [
     ("account_id", "string"), ("event_date", "date"), ("total_events", "bigint"), ("active_users", "bigint"),
     ("distinct_features_used", "bigint"), ("distinct_categories_used", "bigint"), ("reporting_events", "bigint"),

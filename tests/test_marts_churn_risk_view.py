@@ -13,44 +13,16 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.marts.churn_risk_view import churn_risk_view
 
+from table_schemas import (
+    CHURN_RISK_VIEW as OUTPUT,
+    CUSTOMER_HEALTH_SCORES as HEALTH,
+    FCT_REVENUE,
+    FCT_TICKETS,
+    FCT_USAGE,
+)
+
 D = dt.date(2024, 6, 30)
 
-HEALTH = (
-    "account_id string, company_name string, account_segment string, plan_tier string, tenure_months int, "
-    "current_mrr decimal(18,2), current_arr decimal(18,2), account_owner string, lifecycle_stage string, "
-    "region string, usage_score int, support_score int, revenue_score int, engagement_score int, "
-    "avg_daily_events_30d double, open_tickets_30d bigint, avg_csat_30d double, latest_mrr decimal(18,2), "
-    "latest_mrr_change decimal(18,2), features_used_30d bigint, health_score double, health_tier string, "
-    "intervention_priority int, scored_at timestamp"
-)
-FCT_USAGE = (
-    "account_id string, event_date date, total_events bigint, active_users bigint, distinct_features_used bigint, "
-    "distinct_categories_used bigint, reporting_events bigint, crm_core_events bigint, communication_events bigint, "
-    "advanced_events bigint, platform_events bigint, api_calls bigint, reports_created bigint, "
-    "workflows_created bigint, first_event_at timestamp, last_event_at timestamp, active_hours double, "
-    "feature_breadth_pct double, is_power_usage_day boolean"
-)
-FCT_TICKETS = (
-    "ticket_id string, account_id string, created_at timestamp, resolved_at timestamp, priority string, "
-    "category string, status string, satisfaction_score double, resolution_hours double, sla_target_hours int, "
-    "is_sla_breach boolean, created_date date, created_month int, created_year_month string, sla_ratio double, "
-    "resolution_speed string, csat_tier string, account_plan_tier string, account_owner string, "
-    "account_region string"
-)
-FCT_REVENUE = (
-    "account_id string, revenue_month date, mrr decimal(18,2), collected_mrr decimal(18,2), arr decimal(18,2), "
-    "previous_mrr decimal(18,2), revenue_movement string, new_mrr decimal(18,2), reactivation_mrr decimal(18,2), "
-    "expansion_mrr decimal(18,2), contraction_mrr decimal(18,2), churned_mrr decimal(18,2), "
-    "net_mrr_change decimal(18,2), month_number int, first_revenue_month date"
-)
-OUTPUT = (
-    "account_id string, company_name string, account_segment string, plan_tier string, account_owner string, "
-    "region string, current_mrr decimal(18,2), current_arr decimal(18,2), tenure_months int, health_score double, "
-    "health_tier string, events_last_30d bigint, events_prev_30d bigint, usage_change_pct double, "
-    "escalated_tickets_90d bigint, high_priority_tickets_90d bigint, contraction_months_6m bigint, "
-    "is_low_health boolean, is_usage_declining boolean, has_escalations boolean, has_revenue_contraction boolean, "
-    "risk_signal_count int, risk_level string, assessed_at timestamp"
-)
 SCORED_AT = dt.datetime(2025, 1, 1)  # the upstream run's stamp; assessed_at must be this run's loaded_at
 
 

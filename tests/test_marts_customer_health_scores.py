@@ -13,51 +13,20 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.models.marts.customer_health_scores import _health_tier, customer_health_scores
 
+from table_schemas import (
+    CUSTOMER_HEALTH_SCORES as OUTPUT,
+    DIM_ACCOUNT,
+    FCT_REVENUE,
+    FCT_TICKETS,
+    FCT_USAGE,
+    STG_USAGE_EVENTS,
+)
+
 D = dt.date(2024, 6, 30)
 D_MINUS_30 = dt.date(2024, 5, 31)
 D_MINUS_31 = dt.date(2024, 5, 30)
 AFTER_D = dt.date(2024, 7, 1)
 
-DIM_ACCOUNT = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, tenure_days int, tenure_months int, "
-    "account_segment string, current_mrr decimal(18,2), current_arr decimal(18,2), "
-    "active_subscription_count bigint, total_subscription_count bigint, active_addon_count bigint, "
-    "first_subscription_date date, latest_subscription_date date, lifetime_tickets bigint, open_tickets bigint, "
-    "avg_csat double, avg_resolution_hours double, sla_breaches bigint, lifecycle_stage string"
-)
-FCT_USAGE = (
-    "account_id string, event_date date, total_events bigint, active_users bigint, distinct_features_used bigint, "
-    "distinct_categories_used bigint, reporting_events bigint, crm_core_events bigint, communication_events bigint, "
-    "advanced_events bigint, platform_events bigint, api_calls bigint, reports_created bigint, "
-    "workflows_created bigint, first_event_at timestamp, last_event_at timestamp, active_hours double, "
-    "feature_breadth_pct double, is_power_usage_day boolean"
-)
-FCT_TICKETS = (
-    "ticket_id string, account_id string, created_at timestamp, resolved_at timestamp, priority string, "
-    "category string, status string, satisfaction_score double, resolution_hours double, sla_target_hours int, "
-    "is_sla_breach boolean, created_date date, created_month int, created_year_month string, sla_ratio double, "
-    "resolution_speed string, csat_tier string, account_plan_tier string, account_owner string, "
-    "account_region string"
-)
-FCT_REVENUE = (
-    "account_id string, revenue_month date, mrr decimal(18,2), collected_mrr decimal(18,2), arr decimal(18,2), "
-    "previous_mrr decimal(18,2), revenue_movement string, new_mrr decimal(18,2), reactivation_mrr decimal(18,2), "
-    "expansion_mrr decimal(18,2), contraction_mrr decimal(18,2), churned_mrr decimal(18,2), "
-    "net_mrr_change decimal(18,2), month_number int, first_revenue_month date"
-)
-STG_USAGE_EVENTS = (
-    "event_id string, account_id string, user_id string, event_name string, event_timestamp timestamp, "
-    "event_date date, event_hour int, event_category string, _loaded_at timestamp"
-)
-OUTPUT = (
-    "account_id string, company_name string, account_segment string, plan_tier string, tenure_months int, "
-    "current_mrr decimal(18,2), current_arr decimal(18,2), account_owner string, lifecycle_stage string, "
-    "region string, usage_score int, support_score int, revenue_score int, engagement_score int, "
-    "avg_daily_events_30d double, open_tickets_30d bigint, avg_csat_30d double, latest_mrr decimal(18,2), "
-    "latest_mrr_change decimal(18,2), features_used_30d bigint, health_score double, health_tier string, "
-    "intervention_priority int, scored_at timestamp"
-)
 SEGMENT = {"a": "mid_market", "n": "smb", "x": "smb", "b": "smb"}
 
 

@@ -11,18 +11,8 @@ from hypothesis import strategies as st
 
 from novacrm_spark.models.marts.nrr_summary import nrr_summary
 
-FCT_REVENUE = (
-    "account_id string, revenue_month date, mrr decimal(18,2), collected_mrr decimal(18,2), arr decimal(18,2), "
-    "previous_mrr decimal(18,2), revenue_movement string, new_mrr decimal(18,2), reactivation_mrr decimal(18,2), "
-    "expansion_mrr decimal(18,2), contraction_mrr decimal(18,2), churned_mrr decimal(18,2), "
-    "net_mrr_change decimal(18,2), month_number int, first_revenue_month date"
-)
-OUTPUT = (
-    "revenue_month date, starting_mrr decimal(18,2), new_mrr decimal(18,2), reactivation_mrr decimal(18,2), "
-    "expansion_mrr decimal(18,2), contraction_mrr decimal(18,2), churned_mrr decimal(18,2), "
-    "ending_mrr decimal(18,2), paying_accounts bigint, new_accounts bigint, reactivated_accounts bigint, "
-    "churned_accounts bigint, nrr_pct double, grr_pct double, mrr_growth_pct double, ending_arr decimal(18,2)"
-)
+from table_schemas import FCT_REVENUE, NRR_SUMMARY as OUTPUT
+
 AMOUNTS = ("new", "reactivation", "expansion", "contraction", "churn")
 
 

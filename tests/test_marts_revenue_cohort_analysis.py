@@ -12,28 +12,9 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.marts.revenue_cohort_analysis import revenue_cohort_analysis
 
-D = dt.date(2024, 4, 15)
+from table_schemas import DIM_ACCOUNT, FCT_REVENUE, REVENUE_COHORT_ANALYSIS as OUTPUT
 
-DIM_ACCOUNT = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, tenure_days int, tenure_months int, "
-    "account_segment string, current_mrr decimal(18,2), current_arr decimal(18,2), "
-    "active_subscription_count bigint, total_subscription_count bigint, active_addon_count bigint, "
-    "first_subscription_date date, latest_subscription_date date, lifetime_tickets bigint, open_tickets bigint, "
-    "avg_csat double, avg_resolution_hours double, sla_breaches bigint, lifecycle_stage string"
-)
-FCT_REVENUE = (
-    "account_id string, revenue_month date, mrr decimal(18,2), collected_mrr decimal(18,2), arr decimal(18,2), "
-    "previous_mrr decimal(18,2), revenue_movement string, new_mrr decimal(18,2), reactivation_mrr decimal(18,2), "
-    "expansion_mrr decimal(18,2), contraction_mrr decimal(18,2), churned_mrr decimal(18,2), "
-    "net_mrr_change decimal(18,2), month_number int, first_revenue_month date"
-)
-OUTPUT = (
-    "cohort_month date, cohort_label string, period_number int, active_accounts bigint, "
-    "cohort_mrr decimal(18,2), avg_mrr_per_account decimal(18,2), initial_accounts bigint, "
-    "initial_mrr decimal(18,2), account_retention_pct double, revenue_retention_pct double, "
-    "avg_mrr_change_per_account decimal(18,2)"
-)
+D = dt.date(2024, 4, 15)
 
 
 def month(m: int, year: int = 2024) -> dt.date:

@@ -12,29 +12,10 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.marts.sla_adherence import sla_adherence
 
+from table_schemas import DIM_ACCOUNT, FCT_TICKETS, SLA_ADHERENCE as OUTPUT
+
 D = dt.date(2024, 3, 31)
 
-DIM_ACCOUNT = (
-    "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
-    "account_owner string, region string, signup_date date, status string, tenure_days int, tenure_months int, "
-    "account_segment string, current_mrr decimal(18,2), current_arr decimal(18,2), "
-    "active_subscription_count bigint, total_subscription_count bigint, active_addon_count bigint, "
-    "first_subscription_date date, latest_subscription_date date, lifetime_tickets bigint, open_tickets bigint, "
-    "avg_csat double, avg_resolution_hours double, sla_breaches bigint, lifecycle_stage string"
-)
-FCT_TICKETS = (
-    "ticket_id string, account_id string, created_at timestamp, resolved_at timestamp, priority string, "
-    "category string, status string, satisfaction_score double, resolution_hours double, sla_target_hours int, "
-    "is_sla_breach boolean, created_date date, created_month int, created_year_month string, sla_ratio double, "
-    "resolution_speed string, csat_tier string, account_plan_tier string, account_owner string, "
-    "account_region string"
-)
-OUTPUT = (
-    "ticket_year_month string, dimension_type string, dimension_value string, total_tickets bigint, "
-    "resolved_tickets bigint, sla_breaches bigint, within_sla bigint, unresolved_tickets bigint, "
-    "sla_adherence_pct double, avg_resolution_hours double, median_resolution_hours double, "
-    "p90_resolution_hours double, avg_csat double"
-)
 TARGET = {"p1": 4, "p2": 12, "p3": 48, "p4": 120}
 
 
