@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from novacrm_spark.cli import main
 from novacrm_spark.errors import InputFileError
+from novacrm_spark import sources
 from novacrm_spark.sources import SOURCES, check_raw_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,19 +40,27 @@ def header(source: str) -> str:
     return ",".join(SOURCES[source].columns)
 
 
+@pytest.fixture(params=["driver", "spark"])
+def reader(request, monkeypatch):
+    """Local files are checked by the driver; other paths through Spark: test both readers."""
+    if request.param == "spark":
+        monkeypatch.setattr(sources, "local_file", lambda path: None)
+    return request.param
+
+
 def problem(spark, folder: Path, source: str) -> str:
     with pytest.raises(InputFileError) as error:
         check_raw_file(spark, str(folder), source)
     return str(error.value)
 
 
-def test_good_files_and_a_header_only_file_pass(spark, tmp_path):
+def test_good_files_and_a_header_only_file_pass(spark, tmp_path, reader):
     folder = write_inputs(tmp_path, invoices=(header("invoices") + "\n").encode())
     for source in SOURCES:
         check_raw_file(spark, str(folder), source)  # zero rows is valid
 
 
-def test_missing_file(spark, tmp_path):
+def test_missing_file(spark, tmp_path, reader):
     folder = write_inputs(tmp_path)
     os.remove(folder / "raw_invoices.csv")
 
@@ -59,14 +68,14 @@ def test_missing_file(spark, tmp_path):
     assert message == f"{folder}/raw_invoices.csv: file not found (expected the invoices export here)"
 
 
-def test_empty_file(spark, tmp_path):
+def test_empty_file(spark, tmp_path, reader):
     folder = write_inputs(tmp_path, accounts=b"")
 
     message = problem(spark, folder, "accounts")
     assert message.startswith(f"{folder}/raw_accounts.csv: file is empty (expected a header row: account_id, ")
 
 
-def test_missing_column(spark, tmp_path):
+def test_missing_column(spark, tmp_path, reader):
     columns = [c for c in SOURCES["invoices"].columns if c != "currency"]
     folder = write_inputs(tmp_path, invoices=(",".join(columns) + "\nINV-1,ACC-0001,2024-02-10,1,paid,x\n").encode())
 
@@ -96,7 +105,7 @@ def test_semicolon_separated_file(spark, tmp_path):
     assert "not a comma-separated CSV file?" in problem(spark, folder, "accounts")
 
 
-def test_binary_file(spark, tmp_path):
+def test_binary_file(spark, tmp_path, reader):
     folder = write_inputs(tmp_path, usage_events=b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
 
     message = problem(spark, folder, "usage_events")
@@ -113,7 +122,7 @@ def split_size(spark, request):
     spark.conf.set(key, before)
 
 
-def test_non_utf8_bytes_deep_in_the_file_name_the_first_bad_line(spark, tmp_path, split_size):
+def test_non_utf8_bytes_deep_in_the_file_name_the_first_bad_line(spark, tmp_path, reader, split_size):
     rows = [f"ACC-{i:04d},Company {i},software,10,growth,Ana,europe,2024-01-10,active" for i in range(1, 400)]
     rows[199] = rows[199].replace("Company 200", "Soci\xe9t\xe9 200")  # line 201 (after the header)
     rows[299] = rows[299].replace("Company 300", "Caf\xe9 300")
@@ -127,7 +136,7 @@ def test_non_utf8_bytes_deep_in_the_file_name_the_first_bad_line(spark, tmp_path
     )
 
 
-def test_utf8_text_with_accents_is_fine(spark, tmp_path):
+def test_utf8_text_with_accents_is_fine(spark, tmp_path, reader):
     row = "ACC-0001,Société Générale,banking,10,growth,José,europe,2024-01-10,active"
     folder = write_inputs(tmp_path, accounts=(header("accounts") + "\n" + row + "\n").encode("utf-8"))
 
@@ -188,3 +197,18 @@ def test_cli_process_exits_2_without_a_traceback(tmp_path, config):
     assert f"error: {folder}/raw_accounts.csv: missing column(s) plan_tier; unexpected column(s) tier" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not warehouse.exists()
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("data/raw/raw_accounts.csv", "data/raw/raw_accounts.csv"),
+        ("/data/raw_accounts.csv", "/data/raw_accounts.csv"),
+        ("file:///data/raw_accounts.csv", "/data/raw_accounts.csv"),
+        ("file:/data/raw_accounts.csv", "/data/raw_accounts.csv"),
+        ("s3a://bucket/raw_accounts.csv", None),
+        ("dbfs:/raw/raw_accounts.csv", None),
+    ],
+)
+def test_only_local_paths_are_checked_by_the_driver(path, expected):
+    assert sources.local_file(path) == expected

@@ -1,4 +1,4 @@
-"""Hive-style partitioned Parquet files for the embedded engine.
+"""Moving Spark's Parquet output into a Delta table folder, Hive-style partitioned.
 
 A partitioned Delta table keeps each partition's files under
 ``<column>=<value>/`` and, like Spark's own Delta writer, leaves the partition
@@ -17,16 +17,16 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import uuid
-from functools import reduce
-from typing import Any, Iterable, Iterator, Mapping, Sequence
-
-import pyarrow as pa
+import shutil
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import unquote
 
 # Spark's and Delta's directory name for a null partition value.
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+# A staged write's Spark output folder inside the table folder; "_" keeps Delta readers out.
+SCRATCH = "_staging"
 
 
 def partition_value(value: Any) -> str | None:
@@ -59,77 +59,85 @@ def normalise_partitions(columns: Sequence[str], partitions: Iterable[Any]) -> s
     return result
 
 
-def _write_table(writers: dict, root: str, name_prefix: str, key: tuple, table: pa.Table, schema: pa.Schema,
-                 subdir: str) -> None:
-    import pyarrow.parquet as pq  # imported on the executor
+@dataclass(frozen=True)
+class WrittenFile:
+    """One Parquet file of a write: where it is (relative to the table) and what it holds."""
 
-    if key not in writers:
-        if subdir:
-            os.makedirs(os.path.join(root, subdir), exist_ok=True)
-        relative = os.path.join(subdir, f"{name_prefix}-{uuid.uuid4().hex}.snappy.parquet")
-        writers[key] = [pq.ParquetWriter(os.path.join(root, relative), schema, compression="snappy"), relative, 0]
-    entry = writers[key]
-    entry[0].write_table(table.cast(schema))
-    entry[2] += table.num_rows
+    path: str  # relative to the table folder, e.g. ``event_month=2024-03-01/part-<id>-00000-<uuid>.c000.snappy.parquet``
+    size: int
+    num_records: int
+    modification_time: int  # milliseconds since the epoch
+    partition_values: dict[str, str | None]
 
 
-def _groups(table: pa.Table, columns: Sequence[str]) -> Iterator[tuple[tuple, pa.Table]]:
-    """Split one batch into its partitions: (values, rows without the partition columns)."""
-    import pyarrow.compute as pc  # imported on the executor
+def parse_partition_dir(relative_dir: str, columns: Sequence[str]) -> dict[str, str | None]:
+    """``event_month=2024-03-01`` -> ``{"event_month": "2024-03-01"}`` (Hive escapes undone; null restored).
 
-    if not columns:
-        yield (), table
-        return
-    for combo in table.select(list(columns)).group_by(list(columns)).aggregate([]).to_pylist():
-        masks = [
-            pc.is_null(table[c]) if combo[c] is None else pc.fill_null(pc.equal(table[c], combo[c]), False)
-            for c in columns
-        ]
-        rows = table.filter(reduce(pc.and_, masks))
-        yield tuple(partition_value(combo[c]) for c in columns), rows.drop_columns(list(columns))
+    Example::
 
-
-def parquet_writer(root: str, arrow_schema: pa.Schema, partition_by: Sequence[str], write_id: str):
-    """The per-task function run by executors: write one file per partition seen, yield their metadata.
-
-    Metadata rows match ``FILE_METADATA_SCHEMA``; ``partition_values`` is JSON.
+        >>> parse_partition_dir("m=__HIVE_DEFAULT_PARTITION__", ["m"])
+        {'m': None}
     """
-    columns = list(partition_by)
-    data_schema = pa.schema([f for f in arrow_schema if f.name not in columns])
+    values: dict[str, str | None] = {}
+    for segment in [s for s in relative_dir.split("/") if s]:
+        name, _, text = segment.partition("=")
+        values[unquote(name)] = None if text == NULL_PARTITION else unquote(text)
+    missing = [c for c in columns if c not in values]
+    if missing:
+        raise ValueError(f"{relative_dir!r} does not name partition column(s) {missing}")
+    return {c: values[c] for c in columns}
 
-    def write_partition(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        writers: dict[tuple, list] = {}
-        try:
-            for batch in batches:
-                if batch.num_rows == 0:
-                    continue
-                table = pa.Table.from_batches([batch])
-                for key, rows in _groups(table, columns):
-                    _write_table(writers, root, f"part-{write_id}", key, rows, data_schema,
-                                 partition_dir(columns, key))
-        finally:
-            for writer, _relative, _rows in writers.values():
-                writer.close()
-        metadata = []
-        for key, (_writer, relative, rows) in writers.items():
-            stat = os.stat(os.path.join(root, relative))
-            metadata.append(
-                {
-                    "path": relative,
-                    "size": stat.st_size,
-                    "num_records": rows,
-                    "modification_time": int(stat.st_mtime * 1000),
-                    "partition_values": json.dumps(dict(zip(columns, key))),
-                }
+
+def adopt_spark_output(root: str, scratch: str, write_id: str, columns: Sequence[str]) -> list[WrittenFile]:
+    """Move the Parquet files Spark wrote under ``scratch`` into the table folder ``root``.
+
+    Spark's writer leaves ``part-*.parquet`` files (in ``col=value/`` folders when
+    partitioned) plus bookkeeping (``_SUCCESS``, ``.crc``). Each data file is
+    renamed to ``<col=value/>part-<write_id>-<Spark's name>`` so an aborted write
+    can be found and removed; empty files are dropped. Only file metadata is read
+    (the Parquet footer's row count). The scratch folder is removed.
+    """
+    import pyarrow.parquet as pq
+
+    files = []
+    for folder, _dirs, names in os.walk(scratch):
+        relative_dir = os.path.relpath(folder, scratch)
+        relative_dir = "" if relative_dir == "." else relative_dir
+        for name in sorted(names):
+            if not name.endswith(".parquet") or name.startswith((".", "_")):
+                continue
+            source = os.path.join(folder, name)
+            rows = pq.read_metadata(source).num_rows
+            if rows == 0:
+                continue  # Spark writes a schema-only file for an empty result; the log needs none
+            relative = os.path.join(relative_dir, f"part-{write_id}-{name.removeprefix('part-')}")
+            target = os.path.join(root, relative)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(source, target)
+            stat = os.stat(target)
+            files.append(
+                WrittenFile(relative, stat.st_size, rows, int(stat.st_mtime * 1000), parse_partition_dir(relative_dir, columns))
             )
-        if metadata:
-            yield pa.RecordBatch.from_pylist(metadata)
+    remove_scratch(root, scratch)
+    return sorted(files, key=lambda f: f.path)
 
-    return write_partition
+
+def scratch_dir(root: str, write_id: str) -> str:
+    """Where Spark writes a staged table's files before they are moved in (hidden from Delta readers)."""
+    return os.path.join(root, SCRATCH, write_id)
+
+
+def remove_scratch(root: str, scratch: str) -> None:
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        os.rmdir(os.path.join(root, SCRATCH))  # only when no other write is using it
+    except OSError:
+        pass
 
 
 def remove_files_of_write(root: str, write_id: str) -> None:
     """Delete the files one (failed or aborted) write left, in the table folder and its partitions."""
+    remove_scratch(root, scratch_dir(root, write_id))
     for folder, _dirs, names in os.walk(root):
         if "_delta_log" in folder:
             continue

@@ -1,11 +1,13 @@
 """The embedded engine: Spark executors write Parquet, delta-rs commits on the driver.
 
-No table passes through the driver: each task writes the Parquet files of its
-partition with pyarrow (one file per table partition it holds, under
-``<column>=<value>/`` when the table is partitioned) and returns only their metadata (path, size, row
-count). The driver turns that metadata into Delta ``add`` actions and commits
-them in one transaction with delta-rs, so a version appears whole or not at all.
-Files of a write that failed or was aborted are never referenced by the log.
+No table passes through the driver: Spark's own Parquet writer runs in the
+executors (no Python workers), into a scratch folder inside the table folder
+(``_staging/<write id>/``, under ``<column>=<value>/`` when the table is
+partitioned). The driver then moves the files into the table folder, reads
+only their footers (row counts), turns them into Delta ``add`` actions and
+commits them in one transaction with delta-rs, so a version appears whole or
+not at all. Files of a write that failed or was aborted are never referenced
+by the log, and are removed.
 
 A partition replace (``stage(..., partition_by=[...], replace_partitions=[...])``)
 commits, in one transaction, ``remove`` actions for every file of the replaced
@@ -19,30 +21,32 @@ import json
 import os
 import time
 import uuid
-from typing import Any, Iterable, Mapping, Sequence
-from urllib.parse import unquote
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import quote, unquote
 
 import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
 from novacrm_spark.errors import TableNotFoundError
 from novacrm_spark.store._partitions import (
+    WrittenFile,
+    adopt_spark_output,
     normalise_partitions,
-    parquet_writer,
     partition_dir,
     partition_value,
     remove_files_of_write,
+    scratch_dir,
 )
 from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
 
-FILE_METADATA_SCHEMA = (
-    "path string, size long, num_records long, modification_time long, partition_values string"
-)
+# Delta stores timestamps as Parquet INT64 microseconds (Spark's default is the legacy INT96).
+TIMESTAMP_TYPE_CONF = "spark.sql.parquet.outputTimestampType"
 
 
 class EmbeddedStore(TableStore):
@@ -99,11 +103,7 @@ class EmbeddedStore(TableStore):
             base = _ReplaceBase.of(path, f"{layer}.{table}", columns, replace, delta_schema)
         write_id = uuid.uuid4().hex
         try:
-            files = (
-                df.mapInArrow(parquet_writer(path, arrow_schema, columns, write_id), FILE_METADATA_SCHEMA)
-                .collect()  # file metadata only, one small row per written file
-            )
-            files = sorted(files, key=lambda f: f.path)
+            files = self._write_parquet(df, path, columns, write_id)
             if base is not None:
                 base.check_files(files)
         except BaseException:
@@ -134,6 +134,31 @@ class EmbeddedStore(TableStore):
             _abort=lambda: remove_files_of_write(path, write_id),
             written=written,
         )
+
+
+    def _write_parquet(self, df: DataFrame, path: str, columns: list[str], write_id: str) -> list[WrittenFile]:
+        """Spark's own Parquet writer, run by the executors; then the files are moved into the table."""
+        scratch = scratch_dir(path, write_id)
+        writer = df.write.mode("errorifexists").option("compression", "snappy")
+        if columns:
+            writer = writer.partitionBy(*columns)
+        with _session_conf(self.spark, TIMESTAMP_TYPE_CONF, "TIMESTAMP_MICROS"):
+            writer.parquet(scratch)
+        return adopt_spark_output(path, scratch, write_id, columns)
+
+
+@contextmanager
+def _session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """Set one SQL option for the duration of a write, then restore what the session had."""
+    previous = spark.conf.get(key, None)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, previous)
 
 
 class _ReplaceBase:
@@ -180,8 +205,7 @@ class _ReplaceBase:
     def check_files(self, files) -> None:
         """Every new file must fall in a replaced partition, or it would duplicate a kept one's rows."""
         for f in files:
-            values = json.loads(f.partition_values)
-            key = tuple(values.get(c) for c in self.columns)
+            key = tuple(f.partition_values.get(c) for c in self.columns)
             if key not in self.replace:
                 raise StoreError(
                     f"{self.name}: staged rows fall in partition {partition_dir(self.columns, key)}, "
@@ -206,11 +230,12 @@ def _partition_columns(snapshot: DeltaTable) -> list[str]:
     return list(snapshot.metadata().partition_columns)
 
 
-def _add_action(f) -> AddAction:
+def _add_action(f: WrittenFile) -> AddAction:
     return AddAction(
-        path=f.path,
+        # Delta log paths are URIs: a partition value's Hive escape (%3A) is escaped once more.
+        path=quote(f.path, safe="/="),
         size=f.size,
-        partition_values=json.loads(f.partition_values),
+        partition_values=f.partition_values,
         modification_time=f.modification_time,
         data_change=True,
         stats=json.dumps({"numRecords": f.num_records}),
