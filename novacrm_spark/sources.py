@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from dataclasses import dataclass
 
 from pyspark.errors import AnalysisException
@@ -183,7 +184,8 @@ def local_file(path: str) -> str | None:
     """
     if path.startswith("file:"):
         return "/" + path[len("file:"):].lstrip("/")
-    return None if "://" in path or ":/" in path.split("/", 1)[0] else path
+    # Any other scheme (s3a:, abfss:, dbfs:, hdfs:) is read through Spark; one letter is a Windows drive.
+    return None if re.match(r"[A-Za-z][A-Za-z0-9+.\-]+:", path) else path
 
 
 def _first_line_local(local: str, path: str, source: str) -> str:
