@@ -70,8 +70,9 @@ def clean(raw: DataFrame, rules: SourceRules) -> DataFrame:
 def validate(raw: DataFrame, rules: SourceRules, accounts: DataFrame | None = None) -> DataFrame:
     """Cleaned text columns, ``_typed_<column>`` parsed values, and ``reason`` (null = accepted)."""
     key = rules.source.key
-    # Identical rows (after cleaning, before typing) collapse into one.
-    rows = clean(raw, rules).distinct()
+    # Identical rows (after cleaning, before typing) collapse into one. Hashing by the key
+    # first lets the distinct and the key window below share that one shuffle.
+    rows = clean(raw, rules).repartition(key).distinct()
     versions = F.count(F.lit(1)).over(Window.partitionBy(key))
     rows = rows.withColumn("_versions", F.when(F.col(key).isNotNull(), versions))
     rows = rows.select("*", *[parse(F.col(c)).alias(f"{TYPED_PREFIX}{c}") for c, parse in rules.parsers.items()])
