@@ -69,7 +69,16 @@ def main() -> None:
     help="Read only raw usage files newer than the last run's watermark and replace only the event "
     "months they touch in stg_usage_events and fct_usage (other selected models rebuild in full).",
 )
-def run(config_file, warehouse, engine, master, layer, select, as_of_date, input_dir, incremental) -> None:
+@click.option(
+    "--parallel-models",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Build up to N models at the same time once their inputs are staged (setting parallel_models; "
+    "default 2). 1 builds them one after the other.",
+)
+def run(
+    config_file, warehouse, engine, master, layer, select, as_of_date, input_dir, incremental, parallel_models
+) -> None:
     """Build tables: read, transform, check, then publish each one atomically.
 
     A model whose error-level checks fail is not published (readers keep the
@@ -86,6 +95,7 @@ def run(config_file, warehouse, engine, master, layer, select, as_of_date, input
         master=master,
         as_of_date=as_of_date,
         input_dir=input_dir,
+        parallel_models=parallel_models,
     )
     spark = build_spark_session(settings)
     result = run_pipeline(spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental)

@@ -55,12 +55,16 @@ class Settings:
     products: tuple[Product, ...] = ()
     max_quarantine_fraction: float = 0.05
     catalog: Mapping[str, Any] = field(default_factory=dict)
+    # Models built at the same time once their inputs are staged (1 = one after the other).
+    parallel_models: int = 2
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {self.engine!r}")
         if self.shuffle_partitions < 1:
             raise ConfigError(f"shuffle_partitions must be >= 1; got {self.shuffle_partitions!r}")
+        if self.parallel_models < 1:
+            raise ConfigError(f"parallel_models must be >= 1; got {self.parallel_models!r}")
         if not 0 <= self.max_quarantine_fraction <= 1:
             raise ConfigError(
                 f"max_quarantine_fraction must be between 0 and 1; got {self.max_quarantine_fraction!r}"
@@ -128,8 +132,9 @@ def _build(values: dict[str, Any], base_dir: Path) -> Settings:
         values["products"] = _read_yaml(base_dir / products_file).get("products", [])
     if "as_of_date" in values:
         values["as_of_date"] = parse_as_of(values["as_of_date"])
-    if "shuffle_partitions" in values:
-        values["shuffle_partitions"] = _as_int("shuffle_partitions", values["shuffle_partitions"])
+    for name in ("shuffle_partitions", "parallel_models"):
+        if name in values:
+            values[name] = _as_int(name, values[name])
     if "max_quarantine_fraction" in values:
         values["max_quarantine_fraction"] = _as_float(
             "max_quarantine_fraction", values["max_quarantine_fraction"]

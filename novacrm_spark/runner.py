@@ -27,8 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -136,6 +138,7 @@ class Runner:
         self.models = all_models()
         self.contracts = contracts or default_contracts()
         self._as_of_date = settings.as_of_date
+        self._as_of_lock = threading.Lock()
         # This run's staged (audited, not yet published) tables, by model name.
         self.staged_tables: dict[str, DataFrame] = {}
         self.incremental = incremental
@@ -208,6 +211,10 @@ class Runner:
     @property
     def as_of_date(self) -> dt.date:
         """Configured, or the latest date in the staging tables this run sees (computed once)."""
+        with self._as_of_lock:
+            return self._derive_as_of_date()
+
+    def _derive_as_of_date(self) -> dt.date:
         if self._as_of_date is None:
             frames = [self.table(name) for name in as_of.STAGING_INPUTS]
             latest = as_of.latest_data_date(*frames).first()[0]
@@ -394,17 +401,16 @@ class Runner:
         validate_against_models(self.contracts, self.models, [m.name for m in topological_order(self.models)])
         self.check_incremental_selection(selection)
         inputs = self.check_inputs(selection)
-        staged: list[Staged] = []
-        results: list[ModelResult] = []
+        schedule = _Schedule(self, selection)
         try:
-            for index, model in enumerate(selection, start=1):
-                results.append(self.run_one(model, f"[{index:>2}/{len(selection)}]", selection, results, staged))
-            ok = all(r.status in ("pass", "warn") for r in results)
-            published = self.finish(staged, ok=ok)
+            schedule.run()
+            ok = all(r.status in ("pass", "warn") for r in schedule.results.values())
+            published = self.finish(schedule.staged_in_order(), ok=ok)
         except BaseException:
-            for item in staged:
+            for item in schedule.staged:
                 _abort(item.writes)
             raise
+        results = [schedule.results[m.name] for m in selection]
         result = RunResult(run_id, self._as_of_date, self.store.engine, results, inputs, published)
         result.watermark = self.record_watermark(ok)
         return result
@@ -429,31 +435,28 @@ class Runner:
             "replaced_months": [m.isoformat() for m in self.replaced_months] if self.replaced_months is not None else None,
         }
 
-    def run_one(
-        self, model: Model, counter: str, selection: list[Model], done: list[ModelResult], staged: list[Staged]
-    ) -> ModelResult:
-        width = max(len(f"{m.layer}.{m.name}") for m in selection)
-        label = f"{counter} {f'{model.layer}.{model.name}':<{width}}"
-        failed = {r.name for r in done if r.status in ("error", "skipped")}
-        if failed.intersection(self.depends_on(model)):
-            self.progress(f"{label}  SKIP   (upstream failed)")
-            return ModelResult(model.name, model.layer, "skipped", message="an upstream model failed")
-        item = self.build(model)
-        self.progress(f"{label}  {_line(item.result)}")
-        for line in _check_lines(item.result):
-            self.progress(f"      {line}")
-        if item.result.status == "error":
-            _abort(item.writes)  # never published, and nothing downstream will read it
-        elif item.writes:
-            self.staged_tables[model.name] = item.writes[0][0].dataframe
-            staged.append(item)
-        return item.result
+    def build_in_thread(self, model: Model) -> Staged:
+        """:meth:`build`, with the Spark jobs labelled by the model (Spark UI, event logs)."""
+        self.spark.sparkContext.setJobDescription(f"{model.layer}.{model.name}")
+        try:
+            return self.build(model)
+        finally:
+            self.spark.sparkContext.setJobDescription(None)
 
     def depends_on(self, model: Model) -> set[str]:
         """Its inputs and the parents its relationship checks audit against (a failed one skips it)."""
         contract = self.contracts.for_model(model.name)
         parents = {c.to for c in contract.checks if c.kind == "relationships"}
         return set(model.model_inputs) | parents
+
+    def waits_for(self, model: Model) -> set[str]:
+        """What must be staged before the model starts: :meth:`depends_on`, and, when the as-of
+        date comes from the data, the staging tables it is read from (every non-staging model's
+        checks use it)."""
+        names = self.depends_on(model)
+        if model.layer != "staging" and self.settings.as_of_date is None:
+            names |= set(as_of.STAGING_INPUTS)
+        return names
 
     def finish(self, staged: list[Staged], ok: bool) -> int:
         """Commit every staged write when the run is clean; otherwise discard them all."""
@@ -475,6 +478,104 @@ class Runner:
                     item.result.version = version
             item.result.published = True
         return published
+
+
+class _Schedule:
+    """Builds the selection with up to ``settings.parallel_models`` models at a time.
+
+    A model starts once everything it waits for (:meth:`Runner.waits_for`) is
+    finished; it is skipped when something it depends on failed. Progress lines
+    come in the order models finish; results keep the selection's order. Two
+    models at once keep both cores busy: one model's driver-side work (planning,
+    commits, small jobs) overlaps the other's tasks.
+    """
+
+    def __init__(self, runner: Runner, selection: list[Model]) -> None:
+        self.runner = runner
+        self.selection = selection
+        self.selected = {m.name for m in selection}
+        self.results: dict[str, ModelResult] = {}
+        self.staged: list[Staged] = []
+        width = max(len(f"{m.layer}.{m.name}") for m in selection)
+        self.labels = {m.name: f"{f'{m.layer}.{m.name}':<{width}}" for m in selection}
+
+    def run(self) -> None:
+        workers = self.runner.settings.parallel_models
+        waiting = list(self.selection)  # topological order
+        running: dict[Future, Model] = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="novacrm-model") as pool:
+            try:
+                while waiting or running:
+                    skipped = self.start_ready(waiting, running, pool, workers)
+                    if running:
+                        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                        for future in sorted(finished, key=lambda f: f.exception() is not None):
+                            self.record(future.result())  # a build that raised is the last one taken
+                            running.pop(future)
+                    elif waiting and not skipped:  # cannot happen for a topologically ordered selection
+                        raise RuntimeError(f"models {[m.name for m in waiting]} wait for models not selected")
+            except BaseException:
+                self.stop(running)
+                raise
+
+    def start_ready(self, waiting: list[Model], running: dict[Future, Model], pool: ThreadPoolExecutor,
+                    workers: int) -> bool:
+        """Start (or skip) every waiting model whose inputs are finished; True when one was skipped."""
+        skipped = False
+        for model in self.ready(waiting):
+            if self.failed_upstream(model):
+                self.report(model, ModelResult(model.name, model.layer, "skipped",
+                                               message="an upstream model failed"), [])
+                skipped = True
+            elif len(running) < workers:
+                running[pool.submit(self.runner.build_in_thread, model)] = model
+            else:
+                continue
+            waiting.remove(model)
+        return skipped
+
+    def ready(self, waiting: list[Model]) -> list[Model]:
+        return [m for m in waiting if (self.runner.waits_for(m) & self.selected) <= self.results.keys()]
+
+    def failed_upstream(self, model: Model) -> bool:
+        failed = {name for name, r in self.results.items() if r.status in ("error", "skipped")}
+        return bool(failed & self.runner.depends_on(model))
+
+    def record(self, item: Staged) -> None:
+        model = self.runner.models[item.result.name]
+        if item.result.status == "error":
+            _abort(item.writes)  # never published, and nothing downstream will read it
+        elif item.writes:
+            self.runner.staged_tables[model.name] = item.writes[0][0].dataframe
+            self.staged.append(item)
+        self.report(model, item.result, _check_lines(item.result))
+
+    def report(self, model: Model, result: ModelResult, lines: list[str]) -> None:
+        self.results[model.name] = result
+        counter = f"[{len(self.results):>2}/{len(self.selection)}]"
+        text = "SKIP   (upstream failed)" if result.status == "skipped" else _line(result)
+        self.runner.progress(f"{counter} {self.labels[model.name]}  {text}")
+        for line in lines:
+            self.runner.progress(f"      {line}")
+
+    def stop(self, running: dict[Future, Model]) -> None:
+        """After an exception: cancel the other models' Spark jobs, wait for them, discard their writes.
+
+        (A build that raised has already discarded its own writes.)
+        """
+        for future in running:
+            future.cancel()
+        if any(not f.done() for f in running):
+            self.runner.spark.sparkContext.cancelAllJobs()
+        wait(running)
+        for future in running:
+            if not future.cancelled() and future.exception() is None:
+                _abort(future.result().writes)
+
+    def staged_in_order(self) -> list[Staged]:
+        """Staged writes in selection order, so tables are committed upstream first."""
+        order = {m.name: index for index, m in enumerate(self.selection)}
+        return sorted(self.staged, key=lambda item: order[item.result.name])
 
 
 def _cache_shared_input(output: DataFrame | StagingResult) -> DataFrame | None:
