@@ -216,3 +216,127 @@ def test_an_expression_that_cannot_run_names_its_table_and_check(spark, table):
 
     with pytest.raises(ContractError, match=r"core\.t: check expression\(typo\) cannot run"):
         run_checks(c, table)
+
+
+# --- one aggregation for row-level and relationships checks; narrow unique counts -------
+
+
+ACCOUNTS = {"relationships": {"columns": ["account_id"], "to": "accounts", "field": "account_id"}}
+TIERS = {"relationships": {"columns": ["plan_tier"], "to": "tiers", "field": "tier"}}
+ACCOUNTS_NAME = "relationships(account_id -> accounts.account_id)"
+TIERS_NAME = "relationships(plan_tier -> tiers.tier)"
+
+
+def test_relationships_to_two_parents_and_row_level_checks_count_each_check_exactly(spark):
+    c = contract(
+        [
+            {"not_null": {"columns": ["account_id"]}},
+            ACCOUNTS,
+            {"range": {"columns": ["mrr"], "min": 0}},
+            TIERS,
+            {"expression": {"name": "e", "sql": "change = mrr - previous_mrr"}},
+        ]
+    )
+    df = spark.createDataFrame(
+        [
+            ("A1", "starter", 10, 0, 10),
+            ("A9", "starter", 5, 0, 5),  # unknown account
+            ("A8", "growth", 7, 0, 7),  # unknown account
+            ("A7", "gold", -1, 0, -1),  # unknown account, unknown tier, negative mrr
+            (None, "growth", 3, 0, 3),  # null account: fails not_null, passes the relationship
+            (None, None, 4, 0, 9),  # null account and tier: both relationships pass; expression fails
+        ],
+        SCHEMA,
+    )
+    parents = {
+        "accounts": spark.createDataFrame([("A1",), ("A2",)], PARENT_SCHEMA),
+        "tiers": spark.createDataFrame([("starter",), ("growth",), ("enterprise",)], "tier string"),
+    }
+
+    results = run_checks(c, df, parents.get)
+    by_name = {r.check: r for r in results}
+
+    assert [r.check for r in results] == ["schema(columns and types match the contract)"] + [x.name for x in c.checks]
+    assert by_name["not_null(account_id)"].failing_rows == 2
+    assert by_name[ACCOUNTS_NAME].failing_rows == 3
+    assert by_name["range(mrr, 0..)"].failing_rows == 1
+    assert by_name[TIERS_NAME].failing_rows == 1
+    assert by_name["expression(e)"].failing_rows == 1
+    # Samples are the orphans themselves, never the null-key rows (no unique key: checked column only).
+    assert by_name[ACCOUNTS_NAME].samples == [{"account_id": "A7"}, {"account_id": "A8"}, {"account_id": "A9"}]
+    assert by_name[TIERS_NAME].samples == [{"plan_tier": "gold"}]
+
+
+def test_a_null_child_key_passes_its_relationship(spark):
+    c = contract([ACCOUNTS])
+    df = spark.createDataFrame([(None, "growth", 1, 0, 1), ("A1", "growth", 1, 0, 1)], SCHEMA)
+    parents = {"accounts": spark.createDataFrame([("A1",)], PARENT_SCHEMA)}
+
+    result = results_by_name(c, df, parents)[ACCOUNTS_NAME]
+    assert (result.status, result.failing_rows, result.samples) == ("pass", 0, [])
+
+
+def test_a_parent_repeating_its_keys_does_not_inflate_the_other_counts(spark):
+    c = contract(
+        [
+            {"not_null": {"columns": ["plan_tier"]}},
+            ACCOUNTS,
+            TIERS,
+            {"range": {"columns": ["mrr"], "min": 0}},
+        ]
+    )
+    df = spark.createDataFrame(
+        [("A1", None, -1, 0, -1), ("A2", "growth", -2, 0, -2), ("A9", "growth", 1, 0, 1)], SCHEMA
+    )
+    parents = {
+        "accounts": spark.createDataFrame([("A1",), ("A1",), ("A1",), ("A2",), ("A2",), (None,)], PARENT_SCHEMA),
+        "tiers": spark.createDataFrame([("growth",)] * 3, "tier string"),
+    }
+
+    by_name = results_by_name(c, df, parents)
+    assert by_name["not_null(plan_tier)"].failing_rows == 1
+    assert by_name["range(mrr, 0..)"].failing_rows == 2
+    assert by_name[ACCOUNTS_NAME].failing_rows == 1
+    assert by_name[TIERS_NAME].failing_rows == 0
+
+
+def test_parent_key_aliases_do_not_clash_with_the_tables_columns(spark):
+    columns = {
+        "account_id": {"type": "string", "description": "id"},
+        "_parent_key_0": {"type": "string", "description": "a column named like a join alias"},
+    }
+    c = contract([ACCOUNTS, {"not_null": {"columns": ["_parent_key_0"]}}], columns)
+    df = spark.createDataFrame([("A1", None), ("A9", "x")], "account_id string, _parent_key_0 string")
+    parents = {"accounts": spark.createDataFrame([("A1",)], PARENT_SCHEMA)}
+
+    by_name = results_by_name(c, df, parents)
+    assert by_name[ACCOUNTS_NAME].failing_rows == 1
+    assert by_name["not_null(_parent_key_0)"].failing_rows == 1
+
+
+def test_a_relationship_without_parent_lookup_is_a_contract_error(spark, table):
+    with pytest.raises(ContractError, match=r"relationships\(account_id -> accounts.account_id\) needs the parent"):
+        run_checks(contract([ACCOUNTS]), table)
+
+
+def test_unique_failing_count_is_the_number_of_rows_whose_key_repeats(spark):
+    c = contract([{"unique": ["account_id"]}, {"unique": {"columns": ["account_id", "plan_tier"]}}])
+    df = spark.createDataFrame(
+        [
+            ("A1", "starter", 1, 0, 1),
+            ("A1", "starter", 2, 0, 2),
+            ("A1", "growth", 3, 0, 3),
+            ("B", "growth", 4, 0, 4),
+            (None, "growth", 5, 0, 5),
+            (None, "growth", 6, 0, 6),
+        ],
+        SCHEMA,
+    )
+
+    by_name = results_by_name(c, df)
+    single = by_name["unique(account_id)"]
+    assert single.failing_rows == 3
+    assert failing_rows(df, c.checks[0]).count() == single.failing_rows
+    assert [s["account_id"] for s in single.samples] == ["A1", "A1", "A1"]
+    assert by_name["unique(account_id, plan_tier)"].failing_rows == 2
+    assert results_by_name(c, df.where("account_id = 'B'"))["unique(account_id)"].failing_rows == 0

@@ -3,9 +3,11 @@
 Cost per table, whatever the number of checks:
 
 * one aggregation for every row-level check (not_null, accepted_values,
-  range, expression): a sum of failure flags per check;
-* one grouped count per ``unique`` check, one anti-join per ``relationships``
-  check;
+  range, expression) and every ``relationships`` check: a sum of failure
+  flags per check, the relationship flags coming from left joins against the
+  parents' distinct keys, broadcast (no job at all if the table has none of
+  these checks);
+* one narrow grouped count per ``unique`` check, reading the key columns only;
 * for failing checks only, up to :data:`SAMPLE_ROWS` sample rows each.
 
 Example::
@@ -84,10 +86,11 @@ def run_checks(
         return [schema]
     params = dict(params or {})
     checks = contract.checks
-    results = _row_level(contract, df, [c for c in checks if c.kind in ROW_KINDS], params)
+    flagged = [c for c in checks if c.kind in ROW_KINDS or c.kind == "relationships"]
+    results = _flagged(contract, df, flagged, parent_of, params)
     for check in checks:
-        if check.kind in ("unique", "relationships"):
-            results[check] = _set_level(contract, df, check, parent_of)
+        if check.kind == "unique":
+            results[check] = _unique(contract, df, check)
     return [schema] + [results[c] for c in checks]
 
 
@@ -146,9 +149,7 @@ def failing_rows(
         repeated = present.groupBy(*check.columns).count().where(F.col("count") > 1).drop("count")
         return present.join(repeated, list(check.columns), "left_semi")
     if check.kind == "relationships":
-        if parent_of is None:
-            raise ContractError(f"check {check.name} needs the parent table {check.to}")
-        parent = parent_of(check.to).select(F.col(check.field).alias("_parent_key")).distinct()
+        parent = _parent(check, parent_of).select(F.col(check.field).alias("_parent_key")).distinct()
         child = F.col(check.columns[0])
         return df.where(child.isNotNull()).join(parent, child == parent["_parent_key"], "left_anti")
     raise ValueError(f"unknown check kind {check.kind}")
@@ -177,22 +178,66 @@ def check_params(as_of_date: dt.date | None) -> dict[str, Any]:
 # --- evaluation -----------------------------------------------------------------
 
 
-def _row_level(
-    contract: TableContract, df: DataFrame, checks: list[Check], params: Mapping[str, Any]
+def _flagged(
+    contract: TableContract,
+    df: DataFrame,
+    checks: list[Check],
+    parent_of: ParentLookup | None,
+    params: Mapping[str, Any],
 ) -> dict[Check, CheckResult]:
-    """All row-level checks in one aggregation; samples only for those that fail."""
+    """Row-level and relationships checks in one aggregation; samples only for those that fail.
+
+    Each relationships check left-joins ``df`` with its parent's distinct keys
+    (so every child row is kept exactly once) and flags the rows whose
+    non-null key found no parent.
+    """
     if not checks:
         return {}
-    flags = {check: _analysed_flag(contract, df, check, params) for check in checks}
-    counts = df.agg(
-        *[F.sum(flag.cast("long")).alias(f"c{index}") for index, flag in enumerate(flags.values())]
+    # Row-level flags first: a bad expression is reported before anything else runs.
+    flags = {
+        check: _analysed_flag(contract, df, check, params) for check in checks if check.kind in ROW_KINDS
+    }
+    joined = df
+    taken = set(df.columns)
+    for check in checks:
+        if check.kind != "relationships":
+            continue
+        alias = _fresh_name("_parent_key", taken)
+        taken.add(alias)
+        keys = _parent(check, parent_of).select(F.col(check.field).alias(alias)).distinct()
+        child = F.col(check.columns[0])
+        # Relationship parents are dimension-like tables keyed by account or date
+        # (thousands to about a million keys): broadcasting them avoids shuffling df.
+        joined = joined.join(F.broadcast(keys), child == F.col(alias), "left")
+        flags[check] = child.isNotNull() & F.col(alias).isNull()
+    ordered = [(check, flags[check]) for check in checks]
+    counts = joined.agg(
+        *[F.sum(flag.cast("long")).alias(f"c{index}") for index, (_, flag) in enumerate(ordered)]
     ).first()
     results = {}
-    for index, (check, flag) in enumerate(flags.items()):
+    for index, (check, flag) in enumerate(ordered):
         failing = int(counts[f"c{index}"] or 0)
-        samples = _samples(contract, df.where(flag), check) if failing else []
+        samples = []
+        if failing:
+            rows = df.where(flag) if check.kind in ROW_KINDS else failing_rows(df, check, parent_of)
+            samples = _samples(contract, rows, check)
         results[check] = _result(contract, check, failing, samples)
     return results
+
+
+def _parent(check: Check, parent_of: ParentLookup | None) -> DataFrame:
+    """The parent table of a relationships check."""
+    if parent_of is None:
+        raise ContractError(f"check {check.name} needs the parent table {check.to}")
+    return parent_of(check.to)
+
+
+def _fresh_name(base: str, taken: set[str]) -> str:
+    """``base_0``, ``base_1``, ...: the first one not in ``taken``."""
+    index = 0
+    while f"{base}_{index}" in taken:
+        index += 1
+    return f"{base}_{index}"
 
 
 def _analysed_flag(contract: TableContract, df: DataFrame, check: Check, params: Mapping[str, Any]) -> Column:
@@ -206,12 +251,22 @@ def _analysed_flag(contract: TableContract, df: DataFrame, check: Check, params:
     return flag
 
 
-def _set_level(
-    contract: TableContract, df: DataFrame, check: Check, parent_of: ParentLookup | None
-) -> CheckResult:
-    rows = failing_rows(df, check, parent_of)
-    failing = rows.count()
-    return _result(contract, check, failing, _samples(contract, rows, check) if failing else [])
+def _unique(contract: TableContract, df: DataFrame, check: Check) -> CheckResult:
+    """How many rows share a non-null key with another row: one narrow grouped count."""
+    key = list(check.columns)
+    rows = _fresh_name("_rows", set(key))
+    failing = (
+        df.select(*key)
+        .dropna()
+        .groupBy(*key)
+        .agg(F.count(F.lit(1)).alias(rows))
+        .where(F.col(rows) > 1)
+        .agg(F.sum(rows))
+        .first()[0]
+    )
+    failing = int(failing or 0)
+    samples = _samples(contract, failing_rows(df, check), check) if failing else []
+    return _result(contract, check, failing, samples)
 
 
 def _samples(contract: TableContract, rows: DataFrame, check: Check) -> list[dict[str, Any]]:
