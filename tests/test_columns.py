@@ -44,6 +44,10 @@ def test_parse_timestamp_is_strict(spark):
         ("2024-13-45T00:00:00", None),  # no such date
         ("2024-02-30", None),
         ("2024-10-08T25:00:00", None),
+        ("2024-10-08T24:00:00", None),
+        ("2024-10-08T09:60:00", None),
+        ("2024-10-08T09:28:61", None),
+        ("0000-01-01", None),
         ("2024-10-08T09:28:50.1234567", None),  # more than 6 fraction digits
         ("12/03/2024", None),
         (None, None),

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from novacrm_spark.quality.checks import SAMPLE_ROWS, failing_rows, render_sql, run_checks
+from novacrm_spark.quality.checks import SAMPLE_ROWS, failing_rows, render_sql, row_level_metrics, run_checks
 from novacrm_spark.quality.contracts import ContractError, parse_table
 
 SCHEMA = "account_id string, plan_tier string, mrr int, previous_mrr int, change int"
@@ -340,3 +340,19 @@ def test_unique_failing_count_is_the_number_of_rows_whose_key_repeats(spark):
     assert [s["account_id"] for s in single.samples] == ["A1", "A1", "A1"]
     assert by_name["unique(account_id, plan_tier)"].failing_rows == 2
     assert results_by_name(c, df.where("account_id = 'B'"))["unique(account_id)"].failing_rows == 0
+
+
+def test_row_level_metrics_count_failing_rows_and_observed_counts_are_used(spark, table):
+    checks = contract([
+        {"not_null": {"columns": ["plan_tier"]}},
+        {"unique": ["account_id"]},
+        {"range": {"columns": ["mrr"], "min": 15}},
+    ])
+    bad = spark.createDataFrame(ROWS + [("A4", None, 1, 0, 1)], SCHEMA)
+
+    metrics = bad.agg(*row_level_metrics(checks, bad)).first().asDict()
+    assert metrics == {"check_0": 1, "check_2": 2}  # named by position; the unique check is not row-level
+    # Counts observed during the write are taken as given: no aggregation of their own.
+    observed = {r.check: r.failing_rows for r in run_checks(checks, table, observed={"check_0": 0, "check_2": 7})}
+    assert observed == {"schema(columns and types match the contract)": 0, "not_null(plan_tier)": 0,
+                        "unique(account_id)": 0, "range(mrr, 15..)": 7}

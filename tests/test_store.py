@@ -97,3 +97,13 @@ def test_column_comments_are_stored_in_the_delta_schema(spark, store):
     store.overwrite(df, "core", "t", column_comments={"mrr": "Monthly recurring revenue"})
     field = store.read("core", "t").schema["mrr"]
     assert field.metadata.get("comment") == "Monthly recurring revenue"
+
+
+def test_observed_metrics_are_computed_by_the_write(spark, store):
+    df = spark.createDataFrame(ROWS, SCHEMA)
+    staged = store.stage(
+        df, "core", "t",
+        observe=[F.count_if(F.col("mrr").isNull()).alias("missing_mrr"), F.count(F.lit(1)).alias("rows")],
+    )
+    assert staged.metrics == {"missing_mrr": 1, "rows": 2}
+    assert store.stage(df, "core", "t").metrics == {}  # nothing asked, nothing observed

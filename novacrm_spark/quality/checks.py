@@ -2,12 +2,13 @@
 
 Cost per table, whatever the number of checks:
 
-* one aggregation for every row-level check (not_null, accepted_values,
-  range, expression) and every ``relationships`` check: a sum of failure
-  flags per check, the relationship flags coming from left joins against the
-  parents' distinct keys, broadcast (no job at all if the table has none of
-  these checks);
-* one narrow grouped count per ``unique`` check, reading the key columns only;
+* row-level checks (not_null, accepted_values, range, expression): one sum of
+  failure flags per check, computed while the table is written
+  (:func:`row_level_metrics` observed on the write; no job of their own), or
+  with one aggregation when no observed values are given;
+* one narrow query for the first ``unique`` check and every ``relationships``
+  check: the key and child columns only, the parents' distinct keys
+  broadcast; another grouped count per further ``unique`` check;
 * for failing checks only, up to :data:`SAMPLE_ROWS` sample rows each.
 
 Example::
@@ -29,6 +30,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from novacrm_spark.quality.contracts import PLACEHOLDER, ROW_KINDS, Check, ContractError, TableContract
+
+SET_KINDS = ("unique", "relationships")
 
 SAMPLE_ROWS = 5
 ParentLookup = Callable[[str], DataFrame]
@@ -79,19 +82,43 @@ def run_checks(
     df: DataFrame,
     parent_of: ParentLookup | None = None,
     params: Mapping[str, Any] | None = None,
+    observed: Mapping[str, Any] | None = None,
 ) -> list[CheckResult]:
-    """Every check of ``contract`` on ``df``, schema first (a wrong schema stops the rest)."""
+    """Every check of ``contract`` on ``df``, schema first (a wrong schema stops the rest).
+
+    ``observed`` holds the row-level failure counts already computed while the
+    table was written (the values of :func:`row_level_metrics`); without it
+    they are computed here with one aggregation.
+    """
     schema = schema_check(contract, df)
     if schema.failing_rows and schema.severity == "error":
         return [schema]
     params = dict(params or {})
     checks = contract.checks
-    flagged = [c for c in checks if c.kind in ROW_KINDS or c.kind == "relationships"]
-    results = _flagged(contract, df, flagged, parent_of, params)
-    for check in checks:
-        if check.kind == "unique":
-            results[check] = _unique(contract, df, check)
+    results = _row_level(contract, df, params, observed)
+    results.update(_keyed(contract, df, [c for c in checks if c.kind in SET_KINDS], parent_of))
     return [schema] + [results[c] for c in checks]
+
+
+def row_level_metrics(
+    contract: TableContract, df: DataFrame, params: Mapping[str, Any] | None = None
+) -> list[Column]:
+    """One aggregate per row-level check: how many rows of ``df`` fail it.
+
+    Meant for ``DataFrame.observe`` on the write, so the counts cost no job of
+    their own; pass the observed values back as ``run_checks(..., observed=...)``.
+    Raises :class:`ContractError` naming the check when an expression cannot run on ``df``.
+
+    Example::
+
+        >>> metrics = row_level_metrics(contract, df, params)   # [sum(...) AS check_0, ...]
+    """
+    params = dict(params or {})
+    return [
+        F.sum(_analysed_flag(contract, df, check, params).cast("long")).alias(_metric_name(index))
+        for index, check in enumerate(contract.checks)
+        if check.kind in ROW_KINDS
+    ]
 
 
 def schema_check(contract: TableContract, df: DataFrame) -> CheckResult:
@@ -178,50 +205,82 @@ def check_params(as_of_date: dt.date | None) -> dict[str, Any]:
 # --- evaluation -----------------------------------------------------------------
 
 
-def _flagged(
+def _metric_name(index: int) -> str:
+    return f"check_{index}"
+
+
+def _row_level(
     contract: TableContract,
     df: DataFrame,
-    checks: list[Check],
-    parent_of: ParentLookup | None,
     params: Mapping[str, Any],
+    observed: Mapping[str, Any] | None,
 ) -> dict[Check, CheckResult]:
-    """Row-level and relationships checks in one aggregation; samples only for those that fail.
-
-    Each relationships check left-joins ``df`` with its parent's distinct keys
-    (so every child row is kept exactly once) and flags the rows whose
-    non-null key found no parent.
-    """
-    if not checks:
+    """Row-level checks from the observed counts (or one aggregation); samples only for those that fail."""
+    indexed = [(index, check) for index, check in enumerate(contract.checks) if check.kind in ROW_KINDS]
+    if not indexed:
         return {}
-    # Row-level flags first: a bad expression is reported before anything else runs.
-    flags = {
-        check: _analysed_flag(contract, df, check, params) for check in checks if check.kind in ROW_KINDS
-    }
-    joined = df
-    taken = set(df.columns)
-    for check in checks:
-        if check.kind != "relationships":
-            continue
+    if observed is None:
+        observed = df.agg(*row_level_metrics(contract, df, params)).first().asDict()
+    results = {}
+    for index, check in indexed:
+        failing = int(observed.get(_metric_name(index)) or 0)
+        samples = _samples(contract, df.where(failure_flag(check, params)), check) if failing else []
+        results[check] = _result(contract, check, failing, samples)
+    return results
+
+
+def _keyed(
+    contract: TableContract, df: DataFrame, checks: list[Check], parent_of: ParentLookup | None
+) -> dict[Check, CheckResult]:
+    """The first unique check and every relationships check in one narrow query; other unique checks alone.
+
+    Only the key and child columns are read. Each relationships check
+    left-joins its parent's distinct keys (so every row is kept exactly once)
+    and flags rows whose non-null key found no parent; the unique check groups
+    by its key and counts the rows of keys that repeat (null keys pass).
+    """
+    uniques = [c for c in checks if c.kind == "unique"]
+    relationships = [c for c in checks if c.kind == "relationships"]
+    if not uniques and not relationships:
+        return {}
+    first = uniques[0] if uniques else None
+    needed = list(dict.fromkeys([*(first.columns if first else ()), *(c.columns[0] for c in relationships)]))
+    frame = df.select(*needed)
+    taken = set(needed)
+    flags: list[tuple[Check, str]] = []
+    for check in relationships:
         alias = _fresh_name("_parent_key", taken)
-        taken.add(alias)
+        flag = _fresh_name("_orphan", taken | {alias})
+        taken |= {alias, flag}
         keys = _parent(check, parent_of).select(F.col(check.field).alias(alias)).distinct()
         child = F.col(check.columns[0])
         # Relationship parents are dimension-like tables keyed by account or date
         # (thousands to about a million keys): broadcasting them avoids shuffling df.
-        joined = joined.join(F.broadcast(keys), child == F.col(alias), "left")
-        flags[check] = child.isNotNull() & F.col(alias).isNull()
-    ordered = [(check, flags[check]) for check in checks]
-    counts = joined.agg(
-        *[F.sum(flag.cast("long")).alias(f"c{index}") for index, (_, flag) in enumerate(ordered)]
-    ).first()
+        frame = frame.join(F.broadcast(keys), child == F.col(alias), "left").withColumn(
+            flag, (child.isNotNull() & F.col(alias).isNull()).cast("long")
+        )
+        flags.append((check, flag))
+    sums = [F.sum(flag).alias(flag) for _, flag in flags]
+    if first is not None:
+        key, rows = list(first.columns), _fresh_name("_rows", taken)
+        present = F.lit(True)
+        for column in key:
+            present = present & F.col(column).isNotNull()
+        per_key = frame.groupBy(*key).agg(F.count(F.lit(1)).alias(rows), *sums)
+        counts = per_key.agg(
+            F.sum(F.when(present & (F.col(rows) > 1), F.col(rows))).alias(rows), *[F.sum(f).alias(f) for _, f in flags]
+        ).first()
+        totals = {first: counts[rows], **{check: counts[flag] for check, flag in flags}}
+    else:
+        counts = frame.agg(*sums).first()
+        totals = {check: counts[flag] for check, flag in flags}
     results = {}
-    for index, (check, flag) in enumerate(ordered):
-        failing = int(counts[f"c{index}"] or 0)
-        samples = []
-        if failing:
-            rows = df.where(flag) if check.kind in ROW_KINDS else failing_rows(df, check, parent_of)
-            samples = _samples(contract, rows, check)
+    for check, failing in totals.items():
+        failing = int(failing or 0)
+        samples = _samples(contract, failing_rows(df, check, parent_of), check) if failing else []
         results[check] = _result(contract, check, failing, samples)
+    for check in uniques[1:]:
+        results[check] = _unique(contract, df, check)
     return results
 
 

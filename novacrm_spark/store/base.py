@@ -6,7 +6,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 from novacrm_spark.errors import NovaCrmError
 
@@ -25,7 +25,8 @@ class StagedWrite:
     downstream models); ``commit`` publishes it atomically and returns the new
     version; ``abort`` discards it. ``written`` reads only the rows this write
     added (the same as ``dataframe`` unless partitions are being replaced) and
-    ``num_rows`` counts them.
+    ``num_rows`` counts them. ``metrics`` holds the values of the aggregates
+    passed as ``observe``, computed over the written rows by the write itself.
     """
 
     dataframe: DataFrame
@@ -34,6 +35,7 @@ class StagedWrite:
     _abort: Callable[[], None] = field(repr=False)
     done: bool = False
     written: DataFrame | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.written is None:
@@ -87,8 +89,13 @@ class TableStore(abc.ABC):
         column_comments: Mapping[str, str] | None = None,
         partition_by: Sequence[str] | None = None,
         replace_partitions: Iterable[Any] | None = None,
+        observe: Sequence[Column] = (),
     ) -> StagedWrite:
         """Write ``df`` as the next version of the table, without publishing it.
+
+        ``observe``: named aggregate columns (e.g. ``F.sum(...).alias("bad")``)
+        computed over the written rows while they are written; their values
+        come back in ``StagedWrite.metrics``.
 
         ``partition_by`` lays the files out by those columns (Hive-style folders).
         With ``replace_partitions`` (partition values, e.g. ``[date(2024, 3, 1)]``,
@@ -100,6 +107,14 @@ class TableStore(abc.ABC):
             >>> store.stage(march_rows, "core", "fct_usage", partition_by=["event_month"],
             ...             replace_partitions=[date(2024, 3, 1)]).commit()
         """
+
+    @staticmethod
+    def observed(df: DataFrame, metrics: Sequence[Column]) -> tuple[DataFrame, Observation | None]:
+        """``df`` with ``metrics`` attached, and the observation that will hold their values."""
+        if not metrics:
+            return df, None
+        observation = Observation()
+        return df.observe(observation, *metrics), observation
 
     def overwrite(self, df: DataFrame, layer: str, table: str, **kwargs) -> int:
         """Stage and publish ``df`` in one go; returns the new version."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 
 from novacrm_spark.errors import TableNotFoundError
 from novacrm_spark.store._partitions import normalise_partitions
@@ -62,11 +62,14 @@ class DeltaSparkStore(TableStore):
         column_comments: Mapping[str, str] | None = None,
         partition_by: Sequence[str] | None = None,
         replace_partitions: Iterable[Any] | None = None,
+        observe: Sequence[Column] = (),
     ) -> StagedWrite:
         comments = column_comments or {}
         for name, comment in comments.items():
             df = df.withMetadata(name, {**df.schema[name].metadata, "comment": comment})
-        cached = df.persist()
+        observed, observation = self.observed(df, observe)
+        cached = observed.persist()
+        num_rows = cached.count()  # fills the cache, and the observation with it
         columns = list(partition_by or [])
         condition = None
         if replace_partitions is not None and self.exists(layer, table):
@@ -96,7 +99,8 @@ class DeltaSparkStore(TableStore):
             view.unpersist()
 
         return StagedWrite(
-            dataframe=view, num_rows=cached.count(), _commit=commit, _abort=abort, written=cached
+            dataframe=view, num_rows=num_rows, _commit=commit, _abort=abort, written=cached,
+            metrics=observation.get if observation is not None else {},
         )
 
 

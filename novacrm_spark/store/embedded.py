@@ -29,7 +29,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
@@ -90,6 +90,7 @@ class EmbeddedStore(TableStore):
         column_comments: Mapping[str, str] | None = None,
         partition_by: Sequence[str] | None = None,
         replace_partitions: Iterable[Any] | None = None,
+        observe: Sequence[Column] = (),
     ) -> StagedWrite:
         path = self.table_path(layer, table)
         os.makedirs(path, exist_ok=True)
@@ -102,8 +103,9 @@ class EmbeddedStore(TableStore):
             replace = normalise_partitions(columns, replace_partitions)
             base = _ReplaceBase.of(path, f"{layer}.{table}", columns, replace, delta_schema)
         write_id = uuid.uuid4().hex
+        observed, observation = self.observed(df, observe)
         try:
-            files = self._write_parquet(df, path, columns, write_id)
+            files = self._write_parquet(observed, path, columns, write_id)
             if base is not None:
                 base.check_files(files)
         except BaseException:
@@ -133,6 +135,7 @@ class EmbeddedStore(TableStore):
             _commit=commit,
             _abort=lambda: remove_files_of_write(path, write_id),
             written=written,
+            metrics=observation.get if observation is not None else {},
         )
 
 
