@@ -114,11 +114,15 @@ def row_level_metrics(
         >>> metrics = row_level_metrics(contract, df, params)   # [sum(...) AS check_0, ...]
     """
     params = dict(params or {})
-    return [
-        F.sum(_analysed_flag(contract, df, check, params).cast("long")).alias(_metric_name(index))
-        for index, check in enumerate(contract.checks)
-        if check.kind in ROW_KINDS
-    ]
+    indexed = [(index, check) for index, check in enumerate(contract.checks) if check.kind in ROW_KINDS]
+    metrics = [F.sum(failure_flag(check, params).cast("long")).alias(_metric_name(i)) for i, check in indexed]
+    try:
+        df.agg(*metrics).schema  # analysis only, no job: all checks at once
+    except AnalysisException:
+        for _index, check in indexed:  # one by one, to name the check that cannot run
+            _analysed_flag(contract, df, check, params)
+        raise
+    return metrics
 
 
 def schema_check(contract: TableContract, df: DataFrame) -> CheckResult:
