@@ -162,7 +162,12 @@ def markdown(results: list[dict], master: str) -> str:
         )
         previous = r["build_seconds"]
     largest = results[-1]
-    lines += ["", f"## Where the time goes ({largest['scale']} scale)", "", "| model | rows | seconds |", "|---|---:|---:|"]
+    lines += [
+        "", f"## Where the time goes ({largest['scale']} scale)", "",
+        "Seconds per model from run_results.json. The runner builds `parallel_models` (default 2) models at a "
+        "time, so these overlap and add up to more than the build.", "",
+        "| model | rows | seconds |", "|---|---:|---:|",
+    ]
     for model, info in sorted(largest["models"].items(), key=lambda kv: -kv[1]["seconds"]):
         lines.append(f"| {model} | {info['rows'] if info['rows'] is not None else '-'} | {info['seconds']:.1f} |")
     return "\n".join(lines) + "\n"

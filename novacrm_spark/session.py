@@ -48,8 +48,8 @@ def spark_defaults(settings: Settings) -> dict[str, str]:
     }
     if settings.master.startswith("local"):
         conf["spark.ui.enabled"] = "false"
-        # Local runs share the machine with their Python workers; 1g heap keeps the whole
-        # process tree well under 2 GB and is ample for millions of events (Spark spills).
+        # A 1g heap keeps the whole process tree under 2 GB and is ample for millions
+        # of events (Spark spills).
         conf["spark.driver.memory"] = "1g"
         # On a laptop's few cores G1's concurrent threads compete with the tasks; the
         # throughput collector measured about 8% less CPU per build (docs/benchmarks.md).

@@ -21,8 +21,7 @@ import json
 import os
 import time
 import uuid
-from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, unquote
 
 import pyarrow as pa
@@ -53,6 +52,11 @@ class EmbeddedStore(TableStore):
     """Delta tables on a local or shared filesystem, written without Delta's JVM connector."""
 
     engine = "embedded"
+
+    def __init__(self, spark: SparkSession, warehouse: str) -> None:
+        super().__init__(spark, warehouse)
+        # For the session, not per write: models written side by side must not race on it.
+        spark.conf.set(TIMESTAMP_TYPE_CONF, "TIMESTAMP_MICROS")
 
     def exists(self, layer: str, table: str) -> bool:
         return DeltaTable.is_deltatable(self.table_path(layer, table))
@@ -145,23 +149,8 @@ class EmbeddedStore(TableStore):
         writer = df.write.mode("errorifexists").option("compression", "snappy")
         if columns:
             writer = writer.partitionBy(*columns)
-        with _session_conf(self.spark, TIMESTAMP_TYPE_CONF, "TIMESTAMP_MICROS"):
-            writer.parquet(scratch)
+        writer.parquet(scratch)
         return adopt_spark_output(path, scratch, write_id, columns)
-
-
-@contextmanager
-def _session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
-    """Set one SQL option for the duration of a write, then restore what the session had."""
-    previous = spark.conf.get(key, None)
-    spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        if previous is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, previous)
 
 
 class _ReplaceBase:
