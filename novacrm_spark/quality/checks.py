@@ -284,7 +284,7 @@ def _keyed(
         samples = _samples(contract, failing_rows(df, check, parent_of), check) if failing else []
         results[check] = _result(contract, check, failing, samples)
     for check in uniques[1:]:
-        results[check] = _unique(contract, df, check)
+        results.update(_keyed(contract, df, [check], parent_of))  # another key: its own grouped count
     return results
 
 
@@ -312,24 +312,6 @@ def _analysed_flag(contract: TableContract, df: DataFrame, check: Check, params:
         first_line = str(exc).strip().splitlines()[0]
         raise ContractError(f"{contract.qualified_name}: check {check.name} cannot run: {first_line}") from None
     return flag
-
-
-def _unique(contract: TableContract, df: DataFrame, check: Check) -> CheckResult:
-    """How many rows share a non-null key with another row: one narrow grouped count."""
-    key = list(check.columns)
-    rows = _fresh_name("_rows", set(key))
-    failing = (
-        df.select(*key)
-        .dropna()
-        .groupBy(*key)
-        .agg(F.count(F.lit(1)).alias(rows))
-        .where(F.col(rows) > 1)
-        .agg(F.sum(rows))
-        .first()[0]
-    )
-    failing = int(failing or 0)
-    samples = _samples(contract, failing_rows(df, check), check) if failing else []
-    return _result(contract, check, failing, samples)
 
 
 def _samples(contract: TableContract, rows: DataFrame, check: Check) -> list[dict[str, Any]]:
