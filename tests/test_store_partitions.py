@@ -47,6 +47,17 @@ def test_partitioned_write_lays_out_hive_folders_and_reads_back_typed(spark, sto
     assert_df_equality(read, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+def test_each_partition_is_written_by_one_task(spark, store):
+    # Both months have rows in each of four Spark partitions: without clustering the
+    # rows by month first, every task would write its own file into both folders.
+    rows = spark.createDataFrame([(i, "x", JAN if i % 2 else FEB) for i in range(40)], SCHEMA).repartition(4)
+    staged = store.stage(rows, "core", "clustered", partition_by=["m"])
+    staged.commit()
+    adds = [a["add"] for a in log_actions(store.table_path("core", "clustered"), 0) if "add" in a]
+    assert sorted(a["partitionValues"]["m"] for a in adds) == ["2024-01-01", "2024-02-01"]
+    assert staged.num_rows == 40
+
+
 def test_replace_partitions_is_one_commit_of_removes_and_adds(spark, store, table):
     new = spark.createDataFrame([(4, "d", FEB), (5, "e", MAR)], SCHEMA)
     staged = store.stage(new, "core", "t", partition_by=["m"], replace_partitions=[FEB, MAR])

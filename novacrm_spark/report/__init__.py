@@ -11,7 +11,17 @@ Example::
     'report.html'
 """
 
+from typing import Any
+
 from novacrm_spark.report.errors import ReportError
-from novacrm_spark.report.page import render_report, write_report
 
 __all__ = ["ReportError", "render_report", "write_report"]
+
+
+def __getattr__(name: str) -> Any:
+    # plotly and pandas load only when a report is made, not for every novacrm command.
+    if name in ("render_report", "write_report"):
+        from novacrm_spark.report import page
+
+        return getattr(page, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

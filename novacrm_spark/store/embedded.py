@@ -146,6 +146,10 @@ class EmbeddedStore(TableStore):
     def _write_parquet(self, df: DataFrame, path: str, columns: list[str], write_id: str) -> list[WrittenFile]:
         """Spark's own Parquet writer, run by the executors; then the files are moved into the table."""
         scratch = scratch_dir(path, write_id)
+        if columns:
+            # Rows of a partition value go to one task (AQE splits a skewed one), so each
+            # partition gets one or a few files instead of one per task.
+            df = df.hint("rebalance", *columns)
         writer = df.write.mode("errorifexists").option("compression", "snappy")
         if columns:
             writer = writer.partitionBy(*columns)
