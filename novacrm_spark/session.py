@@ -54,7 +54,7 @@ def spark_defaults(settings: Settings) -> dict[str, str]:
         # On a laptop's few cores G1's concurrent threads compete with the tasks; the
         # throughput collector measured about 8% less CPU per build (docs/benchmarks.md).
         conf["spark.driver.extraJavaOptions"] = "-XX:+UseParallelGC"
-        # Reading a table's files: listing them here beats a Spark job of one task per file.
+        # Reading a table back: listing its files on the driver beats a Spark job of one task per file.
         conf["spark.sql.sources.parallelPartitionDiscovery.threshold"] = "1024"
     if settings.engine == "delta-spark":
         conf["spark.sql.extensions"] = DELTA_EXTENSION

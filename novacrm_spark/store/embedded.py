@@ -3,11 +3,13 @@
 No table passes through the driver: Spark's own Parquet writer runs in the
 executors (no Python workers), into a scratch folder inside the table folder
 (``_staging/<write id>/``, under ``<column>=<value>/`` when the table is
-partitioned). The driver then moves the files into the table folder, reads
-only their footers (row counts), turns them into Delta ``add`` actions and
-commits them in one transaction with delta-rs, so a version appears whole or
-not at all. Files of a write that failed or was aborted are never referenced
-by the log, and are removed.
+partitioned; the rows of a partition value are gathered first, so each
+partition gets one file, or a few when it is very large). The driver then
+moves the files into the table folder, reads only their footers (row
+counts), turns them into Delta ``add`` actions and commits them in one
+transaction with delta-rs, so a version appears whole or not at all. Files
+of a write that failed or was aborted are never referenced by the log, and
+are removed.
 
 A partition replace (``stage(..., partition_by=[...], replace_partitions=[...])``)
 commits, in one transaction, ``remove`` actions for every file of the replaced
