@@ -37,7 +37,7 @@ AS_OF = "2025-01-31"
 def tree_rss_bytes(root_pid: int) -> int:
     """Resident memory of a process and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    memory: dict[int, tuple[int, int]] = {}
     page = os.sysconf("SC_PAGE_SIZE")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -45,16 +45,32 @@ def tree_rss_bytes(root_pid: int) -> int:
         try:
             with open(f"/proc/{entry}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/statm") as handle:
-                rss[int(entry)] = int(handle.read().split()[1]) * page
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-    total, stack = 0, [root_pid]
+        # (start of code and of stack: the same while a child shares its parent's memory), rss
+        memory[int(entry)] = ((int(fields[23]), int(fields[25])), int(fields[21]) * page)
+    return tree_total(root_pid, children, memory)
+
+
+def tree_total(
+    root_pid: int, children: dict[int, list[int]], memory: dict[int, tuple[tuple[int, int], int]]
+) -> int:
+    """Sum of the tree's RSS (``memory``: pid -> (address-space layout, rss)), each address space once.
+
+    A child the JVM is spawning (``chmod`` for Hadoop, between its fork and
+    its exec) still has the parent's memory and reports the parent's RSS;
+    counting it would double the JVM for that instant.
+
+        >>> tree_total(1, {1: [2, 3]}, {1: ((7, 9), 500), 2: ((7, 9), 500), 3: ((4, 5), 20)})
+        520
+    """
+    total, stack = 0, [(root_pid, None)]
     while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+        pid, parent = stack.pop()
+        if pid in memory and (parent is None or memory[pid][0] != memory.get(parent, (None, 0))[0]):
+            total += memory[pid][1]
+        stack.extend((child, pid) for child in children.get(pid, []))
     return total
 
 

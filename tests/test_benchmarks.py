@@ -27,3 +27,13 @@ def test_harness_runs_at_the_smallest_scale(tmp_path):
     assert set(small["models"]) >= {"stg_usage_events", "fct_revenue", "churn_risk_view"}
     table = (tmp_path / "out" / "benchmarks.md").read_text()
     assert "| small | 150 |" in table
+
+
+def test_peak_rss_counts_a_forked_child_sharing_the_jvm_memory_once():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from run import tree_total
+
+    # 1 python -> 2 java -> 3 a chmod being spawned (still the JVM's memory), 4 another process.
+    children = {1: [2], 2: [3, 4]}
+    memory = {1: ((10, 11), 100), 2: ((20, 21), 1500), 3: ((20, 21), 1500), 4: ((30, 31), 5)}
+    assert tree_total(1, children, memory) == 1605
