@@ -114,7 +114,7 @@ def row_level_metrics(
         >>> metrics = row_level_metrics(contract, df, params)   # [sum(...) AS check_0, ...]
     """
     params = dict(params or {})
-    indexed = [(index, check) for index, check in enumerate(contract.checks) if check.kind in ROW_KINDS]
+    indexed = _row_level_checks(contract)
     metrics = [F.sum(failure_flag(check, params).cast("long")).alias(_metric_name(i)) for i, check in indexed]
     try:
         df.agg(*metrics).schema  # analysis only, no job: all checks at once
@@ -209,6 +209,11 @@ def check_params(as_of_date: dt.date | None) -> dict[str, Any]:
 # --- evaluation -----------------------------------------------------------------
 
 
+def _row_level_checks(contract: TableContract) -> list[tuple[int, Check]]:
+    """The contract's row-level checks with their index (their metric is ``check_<index>``)."""
+    return [(index, check) for index, check in enumerate(contract.checks) if check.kind in ROW_KINDS]
+
+
 def _metric_name(index: int) -> str:
     return f"check_{index}"
 
@@ -220,7 +225,7 @@ def _row_level(
     observed: Mapping[str, Any] | None,
 ) -> dict[Check, CheckResult]:
     """Row-level checks from the observed counts (or one aggregation); samples only for those that fail."""
-    indexed = [(index, check) for index, check in enumerate(contract.checks) if check.kind in ROW_KINDS]
+    indexed = _row_level_checks(contract)
     if not indexed:
         return {}
     if observed is None:
