@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 from pyspark import StorageLevel
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -42,11 +43,11 @@ from novacrm_spark import as_of
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError, SelectionError
 from novacrm_spark.quality import CheckResult, Contracts, default_contracts, run_checks
-from novacrm_spark.quality.checks import check_params, row_level_metrics
+from novacrm_spark.quality.checks import check_params, name_unrunnable_check, row_level_metrics
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.registry import Model, StagingResult, all_models, select_models, topological_order
 from novacrm_spark import incremental as inc
-from novacrm_spark.sources import RawFile, check_raw_file, list_source_files, read_raw, source_location
+from novacrm_spark.sources import RawFile, check_raw_file, list_source_files, read_raw, source_bytes, source_location
 from novacrm_spark.store import StagedWrite, TableStore, open_store
 
 Progress = Callable[[str], None]
@@ -147,6 +148,8 @@ class Runner:
         self.previous_watermark: inc.Watermark | None = None
         self.replaced_months: list[dt.date] | None = None
         self.usage_written: DataFrame | None = None
+        # Bytes of each raw export the selection reads: the scheduler's measure of work.
+        self.input_bytes: dict[str, int] = {}
 
     # --- inputs ---------------------------------------------------------------
 
@@ -156,6 +159,7 @@ class Runner:
         for source in sources:
             files = self.select_usage_files() if source == inc.USAGE_SOURCE else None
             check_raw_file(self.spark, self.settings.input_dir, source, files)
+            self.input_bytes[source] = source_bytes(self.spark, self.settings.input_dir, source)
         return {source: source_location(self.spark, self.settings.input_dir, source) for source in sources}
 
     def check_incremental_selection(self, selection: list[Model]) -> None:
@@ -278,14 +282,19 @@ class Runner:
             extra["partition_by"] = [inc.PARTITION_COLUMN]
             if months is not None:
                 extra["replace_partitions"] = months
-        metrics = row_level_metrics(contract, df, self.check_params(contract))
+        params = self.check_params(contract)
+        metrics = row_level_metrics(contract, params)
         if contract.layer == "quarantine":
             metrics += _reason_counts(contract)
         comments = {k: v for k, v in contract.column_comments().items() if k in df.columns}
-        return self.store.stage(
-            df, contract.layer, contract.name, description=contract.description, column_comments=comments,
-            observe=metrics, **extra
-        )
+        try:
+            return self.store.stage(
+                df, contract.layer, contract.name, description=contract.description, column_comments=comments,
+                observe=metrics, **extra
+            )
+        except AnalysisException:
+            name_unrunnable_check(contract, df, params)  # a check's expression, rather than the model?
+            raise
 
     # --- incremental usage ----------------------------------------------------------
 
@@ -469,6 +478,19 @@ class Runner:
         parents = {c.to for c in contract.checks if c.kind == "relationships"}
         return set(model.model_inputs) | parents
 
+    def upstream_bytes(self, model: Model) -> int:
+        """Bytes of the raw exports ``model`` is built from, directly or through other models.
+
+        A rough measure of a model's work, for the scheduler (see :class:`_Schedule`).
+        """
+        sources: set[str] = set()
+        pending = [model.name]
+        while pending:
+            current = self.models[pending.pop()]
+            sources.update(raw[len("raw_"):] for raw in current.raw_inputs)
+            pending.extend(current.model_inputs)
+        return sum(self.input_bytes.get(source, 0) for source in sources)
+
     def waits_for(self, model: Model) -> set[str]:
         """What must be staged before the model starts: :meth:`depends_on`, and, when the as-of
         date comes from the data, the staging tables it is read from (every non-staging model's
@@ -508,6 +530,13 @@ class _Schedule:
     come in the order models finish; results keep the selection's order. Two
     models at once keep both cores busy: one model's driver-side work (planning,
     commits, small jobs) overlaps the other's tasks.
+
+    Among the models ready to start, the one heading the heaviest chain of work
+    still to come starts first (critical path first): a model's weight is the
+    size of the raw exports it is built from, and its priority adds the largest
+    priority among the models that wait for it. The usage events, by far the
+    largest export, thus start as soon as their accounts are staged, instead of
+    after every smaller staging model ahead of them in the selection order.
     """
 
     def __init__(self, runner: Runner, selection: list[Model]) -> None:
@@ -518,6 +547,16 @@ class _Schedule:
         self.staged: list[Staged] = []
         width = max(len(f"{m.layer}.{m.name}") for m in selection)
         self.labels = {m.name: f"{f'{m.layer}.{m.name}':<{width}}" for m in selection}
+        self.priority = self.critical_path_priority()
+
+    def critical_path_priority(self) -> dict[str, int]:
+        """Each model's weight plus the largest priority among the selected models waiting for it."""
+        priority: dict[str, int] = {}
+        for model in reversed(self.selection):  # topological order: whoever waits for it is done
+            waiting = [m.name for m in self.selection if model.name in self.runner.waits_for(m)]
+            below = max((priority[name] for name in waiting), default=0)
+            priority[model.name] = self.runner.upstream_bytes(model) + below
+        return priority
 
     def run(self) -> None:
         workers = self.runner.settings.parallel_models
@@ -555,7 +594,9 @@ class _Schedule:
         return skipped
 
     def ready(self, waiting: list[Model]) -> list[Model]:
-        return [m for m in waiting if (self.runner.waits_for(m) & self.selected) <= self.results.keys()]
+        """Models whose inputs are finished: highest priority first, then in selection order."""
+        ready = [m for m in waiting if (self.runner.waits_for(m) & self.selected) <= self.results.keys()]
+        return sorted(ready, key=lambda m: -self.priority[m.name])
 
     def failed_upstream(self, model: Model) -> bool:
         failed = {name for name, r in self.results.items() if r.status in ("error", "skipped")}

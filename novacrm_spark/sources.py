@@ -112,6 +112,12 @@ def source_location(spark: SparkSession, input_dir: str, source: str) -> str:
     return folder_path(input_dir, source) if is_folder_source(spark, input_dir, source) else source_path(input_dir, source)
 
 
+def source_bytes(spark: SparkSession, input_dir: str, source: str) -> int:
+    """Size of the export on disk (the file, or every file of its folder); 0 when it is missing."""
+    fs, path = _hadoop_fs(spark, source_location(spark, input_dir, source))
+    return int(fs.getContentSummary(path).getLength()) if fs.exists(path) else 0
+
+
 def list_source_files(spark: SparkSession, input_dir: str, source: str) -> list[RawFile]:
     """The export's files with their modification times, oldest first (no file contents are read).
 

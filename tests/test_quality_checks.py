@@ -350,7 +350,7 @@ def test_row_level_metrics_count_failing_rows_and_observed_counts_are_used(spark
     ])
     bad = spark.createDataFrame(ROWS + [("A4", None, 1, 0, 1)], SCHEMA)
 
-    metrics = bad.agg(*row_level_metrics(checks, bad)).first().asDict()
+    metrics = bad.agg(*row_level_metrics(checks)).first().asDict()
     assert metrics == {"check_0": 1, "check_2": 2}  # named by position; the unique check is not row-level
     # Counts observed during the write are taken as given: no aggregation of their own.
     observed = {r.check: r.failing_rows for r in run_checks(checks, table, observed={"check_0": 0, "check_2": 7})}

@@ -44,6 +44,7 @@ class FakeRunner:
     writes: dict[str, FakeWrite] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    weights: dict[str, int] = field(default_factory=dict)  # stands in for the raw bytes behind a model
 
     def __post_init__(self) -> None:
         self.models = {name: FakeModel(name) for name in self.inputs}
@@ -55,6 +56,9 @@ class FakeRunner:
         return self.inputs[model.name]
 
     depends_on = waits_for
+
+    def upstream_bytes(self, model: FakeModel) -> int:
+        return self.weights.get(model.name, 0)
 
     def progress(self, line: str) -> None:
         self.lines.append(line)
@@ -103,11 +107,24 @@ def test_independent_models_run_side_by_side_up_to_the_limit():
     assert most == 2
 
 
-def test_one_at_a_time_keeps_the_selection_order():
+def test_one_at_a_time_keeps_the_selection_order_when_nothing_tells_models_apart():
     runner = FakeRunner(DAG, parallel=1)
     schedule(runner).run()
 
     assert [name for kind, name in runner.events if kind == "start"] == ["a", "b", "c", "d", "e"]
+
+
+def test_the_model_heading_the_heaviest_chain_starts_first():
+    # "feeder" is light, but "heavy" waits for it: their chain (1 + 10) outweighs "medium" (5).
+    runner = FakeRunner(
+        {"medium": set(), "feeder": set(), "heavy": {"feeder"}},
+        parallel=1, weights={"medium": 5, "feeder": 1, "heavy": 10},
+    )
+    plan = schedule(runner)
+    plan.run()
+
+    assert plan.priority == {"medium": 5, "feeder": 11, "heavy": 10}
+    assert [name for kind, name in runner.events if kind == "start"] == ["feeder", "heavy", "medium"]
 
 
 def test_a_failed_model_skips_what_depends_on_it_and_results_keep_selection_order():

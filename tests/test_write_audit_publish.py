@@ -11,7 +11,7 @@ import pytest
 from chispa import assert_df_equality
 
 from novacrm_spark.config import Settings
-from novacrm_spark.quality.contracts import Contracts, default_contracts, parse_check
+from novacrm_spark.quality.contracts import ContractError, Contracts, default_contracts, parse_check
 from novacrm_spark.runner import run_pipeline
 from novacrm_spark.sources import SOURCES
 from novacrm_spark.store import open_store
@@ -126,6 +126,19 @@ def test_a_failure_downstream_keeps_the_passing_upstream_unpublished_too(spark, 
     # stg_accounts passed its checks, but the run is all or nothing.
     assert snapshot(store) == versions
     assert_df_equality(store.read("staging", "stg_accounts"), tables["stg_accounts"], ignore_row_order=True)
+
+
+def test_a_check_that_cannot_run_on_the_table_is_named_and_nothing_is_published(spark, published):
+    root, warehouse, store, _tables, versions = published
+    # The write analyses the checks' metrics with its own plan; the error names the check.
+    contracts = with_check(
+        default_contracts(), "stg_accounts", {"expression": {"name": "typo", "sql": "no_such_column > 0"}}
+    )
+
+    with pytest.raises(ContractError, match=r"staging\.stg_accounts: check expression\(typo\) cannot run"):
+        run(spark, write_inputs(root / "v2c", ACCOUNTS_V2, INVOICES_V2), warehouse, contracts)
+
+    assert snapshot(store) == versions
 
 
 def test_quarantine_threshold_blocks_the_run_with_the_counts(spark, published):

@@ -100,29 +100,34 @@ def run_checks(
     return [schema] + [results[c] for c in checks]
 
 
-def row_level_metrics(
-    contract: TableContract, df: DataFrame, params: Mapping[str, Any] | None = None
-) -> list[Column]:
-    """One aggregate per row-level check: how many rows of ``df`` fail it.
+def row_level_metrics(contract: TableContract, params: Mapping[str, Any] | None = None) -> list[Column]:
+    """One aggregate per row-level check: how many rows fail it.
 
     Meant for ``DataFrame.observe`` on the write, so the counts cost no job of
     their own; pass the observed values back as ``run_checks(..., observed=...)``.
-    Raises :class:`ContractError` naming the check when an expression cannot run on ``df``.
+    Nothing is analysed here (the write analyses them once, with its plan);
+    when that fails, :func:`name_unrunnable_check` says which check is at fault.
 
     Example::
 
-        >>> metrics = row_level_metrics(contract, df, params)   # [sum(...) AS check_0, ...]
+        >>> metrics = row_level_metrics(contract, params)   # [sum(...) AS check_0, ...]
     """
     params = dict(params or {})
-    indexed = _row_level_checks(contract)
-    metrics = [F.sum(failure_flag(check, params).cast("long")).alias(_metric_name(i)) for i, check in indexed]
-    try:
-        df.agg(*metrics).schema  # analysis only, no job: all checks at once
-    except AnalysisException:
-        for _index, check in indexed:  # one by one, to name the check that cannot run
-            _analysed_flag(contract, df, check, params)
-        raise
-    return metrics
+    return [
+        F.sum(failure_flag(check, params).cast("long")).alias(_metric_name(i))
+        for i, check in _row_level_checks(contract)
+    ]
+
+
+def name_unrunnable_check(contract: TableContract, df: DataFrame, params: Mapping[str, Any] | None = None) -> None:
+    """Raise :class:`ContractError` naming the first row-level check that cannot run on ``df``.
+
+    Called after a query with the checks' metrics failed analysis; returns
+    (and the caller re-raises) when every check analyses on its own, so the
+    fault lies elsewhere. Analysis only, no job.
+    """
+    for _index, check in _row_level_checks(contract):
+        _analysed_flag(contract, df, check, dict(params or {}))
 
 
 def schema_check(contract: TableContract, df: DataFrame) -> CheckResult:
@@ -229,7 +234,11 @@ def _row_level(
     if not indexed:
         return {}
     if observed is None:
-        observed = df.agg(*row_level_metrics(contract, df, params)).first().asDict()
+        try:
+            observed = df.agg(*row_level_metrics(contract, params)).first().asDict()
+        except AnalysisException:
+            name_unrunnable_check(contract, df, params)
+            raise
     results = {}
     for index, check in indexed:
         failing = int(observed.get(_metric_name(index)) or 0)
