@@ -60,3 +60,17 @@ def test_bundled_configs_load():
             "novacrm_platform", "api_access", "advanced_analytics", "priority_support"
         }
     assert load_settings("conf/cluster.yaml", environ={}).engine == "delta-spark"
+
+
+def test_local_runs_tune_the_driver_jvm_and_a_cluster_keeps_its_own():
+    from novacrm_spark.config import Settings
+    from novacrm_spark.session import spark_defaults
+
+    local = spark_defaults(Settings(master="local[2]"))
+    options = local["spark.driver.extraJavaOptions"].split()
+    assert options[0] == "-XX:+UseParallelGC"
+    assert "-XX:MaxInlineLevel=6" in options
+    assert "spark.driver.extraJavaOptions" not in spark_defaults(Settings(master="yarn"))
+    # A setting's spark_conf still wins.
+    tuned = spark_defaults(Settings(master="local[2]", spark_conf={"spark.driver.extraJavaOptions": "-Xss4m"}))
+    assert tuned["spark.driver.extraJavaOptions"] == "-Xss4m"
