@@ -70,11 +70,7 @@ def clean(raw: DataFrame, rules: SourceRules) -> DataFrame:
 def validate(raw: DataFrame, rules: SourceRules, accounts: DataFrame | None = None) -> DataFrame:
     """Cleaned text columns, ``_typed_<column>`` parsed values, and ``reason`` (null = accepted)."""
     key = rules.source.key
-    # Identical rows (after cleaning, before typing) collapse into one. Hashing by the key
-    # first lets the distinct and the key window below share that one shuffle.
-    rows = clean(raw, rules).repartition(key).distinct()
-    versions = F.count(F.lit(1)).over(Window.partitionBy(key))
-    rows = rows.withColumn("_versions", F.when(F.col(key).isNotNull(), versions))
+    rows = _one_row_per_version(clean(raw, rules), key)
     rows = rows.select("*", *[parse(F.col(c)).alias(f"{TYPED_PREFIX}{c}") for c, parse in rules.parsers.items()])
     if rules.references_accounts:
         known = accounts.select(F.col("account_id").alias("_known_account"))
@@ -100,6 +96,32 @@ def validate(raw: DataFrame, rules: SourceRules, accounts: DataFrame | None = No
 
     reason = F.coalesce(*[F.when(cond, F.lit(text)) for cond, text in reasons])
     return rows.withColumn(REASON, reason).drop("_versions", "_known_account")
+
+
+def _one_row_per_version(rows: DataFrame, key: str) -> DataFrame:
+    """Identical rows (after cleaning, before typing) collapse into one; ``_versions`` counts
+    the differing rows left per non-null key.
+
+    One shuffle by the key and one sort: within a key, rows sorted by every column tie
+    exactly when they are identical, so ``rank == row_number`` keeps the first of each
+    tie, and the largest ``dense_rank`` is the number of versions (cheaper than a hash
+    ``distinct()`` over every column followed by a key window).
+
+    Example: ``E1,a`` twice and ``E1,b`` -> ``E1,a`` and ``E1,b``, both with ``_versions`` 2.
+    """
+    by_key = Window.partitionBy(key)
+    by_version = by_key.orderBy(*[c for c in rows.columns if c != key])
+    ranked = rows.select(
+        "*",
+        F.rank().over(by_version).alias("_tie"),
+        F.row_number().over(by_version).alias("_copy"),
+        F.dense_rank().over(by_version).alias("_version"),
+    )
+    firsts = ranked.where(F.col("_tie") == F.col("_copy"))
+    versions = F.max("_version").over(by_key)  # same partitioning and order: no second sort
+    return firsts.select(
+        *rows.columns, F.when(F.col(key).isNotNull(), versions).alias("_versions")
+    )
 
 
 def split(
