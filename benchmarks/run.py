@@ -180,7 +180,7 @@ def markdown(results: list[dict], master: str) -> str:
     largest = results[-1]
     lines += [
         "", f"## Where the time goes ({largest['scale']} scale)", "",
-        "Seconds per model from run_results.json. The runner builds `parallel_models` (default 2) models at a "
+        "Seconds per model from run_results.json. The runner builds `parallel_models` (default 3) models at a "
         "time, so these overlap and add up to more than the build.", "",
         "| model | rows | seconds |", "|---|---:|---:|",
     ]

@@ -74,7 +74,7 @@ def main() -> None:
     type=click.IntRange(min=1),
     metavar="N",
     help="Build up to N models at the same time once their inputs are staged (setting parallel_models; "
-    "default 2). 1 builds them one after the other.",
+    "default 3). 1 builds them one after the other.",
 )
 def run(
     config_file, warehouse, engine, master, layer, select, as_of_date, input_dir, incremental, parallel_models

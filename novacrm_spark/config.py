@@ -56,7 +56,7 @@ class Settings:
     max_quarantine_fraction: float = 0.05
     catalog: Mapping[str, Any] = field(default_factory=dict)
     # Models built at the same time once their inputs are staged (1 = one after the other).
-    parallel_models: int = 2
+    parallel_models: int = 3
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:

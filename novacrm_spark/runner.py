@@ -527,9 +527,10 @@ class _Schedule:
 
     A model starts once everything it waits for (:meth:`Runner.waits_for`) is
     finished; it is skipped when something it depends on failed. Progress lines
-    come in the order models finish; results keep the selection's order. Two
-    models at once keep both cores busy: one model's driver-side work (planning,
-    commits, small jobs) overlaps the other's tasks.
+    come in the order models finish; results keep the selection's order. Several
+    models at once keep both cores of a laptop busy: one model's driver-side work
+    (planning, code generation, commits, small jobs) overlaps the others' tasks
+    (three at a time measured about 5% faster than two on 2 cores).
 
     Among the models ready to start, the one heading the heaviest chain of work
     still to come starts first (critical path first): a model's weight is the

@@ -45,13 +45,16 @@ def fct_usage(stg_accounts: DataFrame, stg_usage_events: DataFrame, *, as_of_dat
         # expansion Spark plans for several countDistinct in one aggregation.
         distinct_count("user_id").alias("active_users"),
         distinct_count("event_name").alias("distinct_features_used"),
-        distinct_count(F.when(category.isin(*CATEGORIES), category)).alias("distinct_categories_used"),
         *[count_if(category == name).alias(f"{name}_events") for name in CATEGORIES],
         *[count_if(F.col("event_name") == event).alias(column) for column, event in TRACKED_EVENTS.items()],
         F.min("event_timestamp").alias("first_event_at"),
         F.max("event_timestamp").alias("last_event_at"),
     )
 
+    # The named categories used that day are those with events: no set of categories to build.
+    used = sum((F.col(f"{name}_events") > 0).cast("long") for name in CATEGORIES)
+    before = daily.columns.index(f"{CATEGORIES[0]}_events")  # the column's place in the contract
+    daily = daily.select(*daily.columns[:before], used.alias("distinct_categories_used"), *daily.columns[before:])
     breadth = F.col("distinct_categories_used").cast(EXACT) * F.lit(100) / F.lit(len(CATEGORIES))
     return daily.select(
         "*",
