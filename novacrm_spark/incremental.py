@@ -87,6 +87,13 @@ def write_watermark(warehouse: str, watermark: Watermark) -> None:
     os.replace(temporary, path)
 
 
+def clear_watermark(warehouse: str) -> None:
+    """Forget the watermark: the next ``--incremental`` run builds the usage tables in full."""
+    path = _state_path(warehouse)
+    if path is not None and os.path.isfile(path):
+        os.remove(path)
+
+
 def _state_path(warehouse: str) -> str | None:
     if "://" in warehouse and not warehouse.startswith("file://"):
         return None

@@ -441,16 +441,28 @@ class Runner:
             raise
         results = [schedule.results[m.name] for m in selection]
         result = RunResult(run_id, self._as_of_date, self.store.engine, results, inputs, published)
-        result.watermark = self.record_watermark(ok)
+        result.watermark = self.record_watermark(ok, {m.name for m in selection})
         return result
 
-    def record_watermark(self, published: bool) -> dict[str, Any] | None:
-        """After a run that published usage, move the watermark past the files it read."""
+    def record_watermark(self, published: bool, selected: set[str]) -> dict[str, Any] | None:
+        """After a run that published usage, move the watermark past the files it read.
+
+        A full rebuild of stg_usage_events without fct_usage (say ``--layer staging``)
+        forgets the watermark instead: the published fct_usage no longer matches the
+        events up to it, so the next incremental run must rebuild both in full.
+        """
         if self.usage_files is None:
             return None
         new = inc.Watermark.of(self.usage_files)
         if self.can_increment() and new is None:
             new = self.previous_watermark  # no new file: the watermark stays
+        if published and not self.can_increment() and "fct_usage" not in selected and self.store.exists(
+            "core", "fct_usage"
+        ):
+            inc.clear_watermark(self.settings.warehouse)
+            self.progress("incremental: usage watermark cleared (stg_usage_events was rebuilt without fct_usage); "
+                          "the next --incremental run builds both in full")
+            new = None
         if published and new is not None:
             # Written after every table committed: a crash in between re-reads files whose
             # rows are then identical copies, which the incremental merge drops.

@@ -237,6 +237,30 @@ def test_an_incremental_run_without_new_files_publishes_nothing_new(spark, day_b
     assert watermark_file(warehouse) == mark
 
 
+def test_a_staging_only_rebuild_clears_the_watermark_so_fct_usage_catches_up(spark, day_by_day, tmp_path):
+    feed, warehouse = copy_of(day_by_day, tmp_path)
+    # A new day's file arrives, but only the staging layer is rebuilt (in full).
+    event = list(day_by_day["groups"][day_by_day["days"][-1]][0])
+    event[0] = "EVT-LATE-0001"
+    header = ["event_id", "account_id", "user_id", "event_name", "event_timestamp", "properties"]
+    path = feed / "raw_usage_events" / "late.csv"
+    write_csv(path, header, [event])
+    arrive(path, 20)
+
+    staging_only = run(spark, feed, warehouse, select=["stg_usage_events"])
+    assert staging_only.ok, staging_only.summary()
+    assert not (warehouse / STATE_FILE).exists()  # fct_usage lags behind the published events
+    assert staging_only.watermark["watermark"] is None
+
+    caught_up = run(spark, feed, warehouse, incremental=True, select=USAGE_SELECTION)
+    assert caught_up.ok, caught_up.summary()
+    assert caught_up.watermark["incremental"] is False  # built in full, as there was no watermark
+    assert watermark_file(warehouse)["name"] == "late.csv"
+    events = table(spark, warehouse, "staging", "stg_usage_events").count()
+    counted = table(spark, warehouse, "core", "fct_usage").agg(F.sum("total_events")).first()[0]
+    assert counted == events == table(spark, day_by_day["full_warehouse"], "staging", "stg_usage_events").count() + 1
+
+
 def test_newer_files_orders_by_modification_time_then_name():
     files = [RawFile(1000, "a.csv", "/x/a.csv"), RawFile(1000, "c.csv", "/x/c.csv"), RawFile(2000, "a.csv", "/y/a.csv"),
              RawFile(500, "z.csv", "/x/z.csv")]
