@@ -167,17 +167,15 @@ class Runner:
 
         Otherwise the watermark would move past events whose fct_usage days were never rebuilt.
         """
-        names = {m.name for m in selection}
-        if (
-            self.incremental
-            and "stg_usage_events" in names
-            and "fct_usage" not in names
-            and self.store.exists("core", "fct_usage")
-        ):
+        if self.incremental and self.leaves_usage_fact_behind({m.name for m in selection}):
             raise SelectionError(
                 "--incremental: stg_usage_events is selected without fct_usage; select both "
                 "(e.g. --select stg_usage_events+) so the replaced months of fct_usage follow"
             )
+
+    def leaves_usage_fact_behind(self, names: set[str]) -> bool:
+        """True when ``names`` rebuild stg_usage_events but not the published fct_usage built from it."""
+        return "stg_usage_events" in names and "fct_usage" not in names and self.store.exists("core", "fct_usage")
 
     def select_usage_files(self) -> list[RawFile]:
         """Every raw usage file, or in an incremental run only those after the watermark."""
@@ -456,9 +454,7 @@ class Runner:
         new = inc.Watermark.of(self.usage_files)
         if self.can_increment() and new is None:
             new = self.previous_watermark  # no new file: the watermark stays
-        if published and not self.can_increment() and "fct_usage" not in selected and self.store.exists(
-            "core", "fct_usage"
-        ):
+        if published and not self.can_increment() and self.leaves_usage_fact_behind(selected):
             inc.clear_watermark(self.settings.warehouse)
             self.progress("incremental: usage watermark cleared (stg_usage_events was rebuilt without fct_usage); "
                           "the next --incremental run builds both in full")

@@ -33,6 +33,7 @@ AS_OF = dt.date(2025, 1, 2)
 LOADED_AT = dt.datetime(2025, 1, 3, 6, 0, 0)
 DAYS_IN_DATA = 3
 USAGE_SELECTION = ["stg_usage_events+"]
+USAGE_HEADER = ["event_id", "account_id", "user_id", "event_name", "event_timestamp", "properties"]
 COMPARED = [("staging", "stg_usage_events"), ("core", "fct_usage"), ("quarantine", "usage_events"),
             ("marts", "customer_health_scores")]
 
@@ -195,9 +196,8 @@ def conflicting_copy(day_by_day, feed: Path) -> tuple[list[str], Path]:
     published = day_by_day["groups"][day_by_day["days"][0]][0]
     changed = list(published)
     changed[2] = "someone_else"
-    header = ["event_id", "account_id", "user_id", "event_name", "event_timestamp", "properties"]
     path = feed / "raw_usage_events" / "2025-01-03.csv"
-    write_csv(path, header, [changed])
+    write_csv(path, USAGE_HEADER, [changed])
     arrive(path, 10)
     return published, path
 
@@ -242,9 +242,8 @@ def test_a_staging_only_rebuild_clears_the_watermark_so_fct_usage_catches_up(spa
     # A new day's file arrives, but only the staging layer is rebuilt (in full).
     event = list(day_by_day["groups"][day_by_day["days"][-1]][0])
     event[0] = "EVT-LATE-0001"
-    header = ["event_id", "account_id", "user_id", "event_name", "event_timestamp", "properties"]
     path = feed / "raw_usage_events" / "late.csv"
-    write_csv(path, header, [event])
+    write_csv(path, USAGE_HEADER, [event])
     arrive(path, 20)
 
     staging_only = run(spark, feed, warehouse, select=["stg_usage_events"])
