@@ -210,6 +210,28 @@ def test_stg_usage_events_keeps_unknown_event_names_as_other(spark, accounts):
     assert_df_equality(reasons(result, "event_id"), expected_reasons, ignore_nullable=True, ignore_row_order=True)
 
 
+def test_usage_payload_and_raw_timestamps_are_kept_for_quarantined_rows_only(spark, accounts):
+    # The validated frame is cached while both tables are written: the text only the
+    # quarantine needs is blanked on accepted rows, and kept whole on quarantined ones.
+    rows = [
+        ("EVT-1", "ACC-1", "U1", "api_call", "2024-03-05T14:10:00", '{"page": "home"}'),
+        ("EVT-2", "ACC-1", "U1", "api_call", "2024-03-05 14:10", '{"page": "admin"}'),
+    ]
+    result = stg_usage_events(raw(spark, "usage_events", rows), accounts, loaded_at=LOADED)
+    expected = expect(
+        spark,
+        [
+            ("EVT-1", None, None, None),
+            ("EVT-2", "2024-03-05 14:10", '{"page": "admin"}', "unparseable event_timestamp"),
+        ],
+        "event_id string, event_timestamp string, properties string, reason string",
+    )
+    cached = result.validated.select("event_id", "event_timestamp", "properties", "reason")
+    assert_df_equality(cached, expected, ignore_nullable=True, ignore_row_order=True)
+    quarantined = result.quarantined.select("event_id", "event_timestamp", "properties", "reason")
+    assert_df_equality(quarantined, expected.where("reason IS NOT NULL"), ignore_nullable=True)
+
+
 def test_stg_support_tickets_resolution_and_sla(spark, accounts):
     rows = [
         # W = 240 min exactly the p1 target: 4.0 h, no breach.

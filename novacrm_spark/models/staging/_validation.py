@@ -52,6 +52,14 @@ class SourceRules:
     # Source-specific consistency rules, checked right after the required values.
     consistency: Callable[[], list[tuple[Column, str]]] = lambda: []
     references_accounts: bool = True
+    # Source columns the accepted rows do not carry (a raw JSON payload); with the raw
+    # text of the parsed columns, only the quarantine table keeps them (see split()).
+    payloads: tuple[str, ...] = ()
+
+    @property
+    def quarantine_only(self) -> tuple[str, ...]:
+        """Source text only the quarantine table keeps: parsed columns' raw text, and the payloads."""
+        return (*self.parsers, *self.payloads)
 
 
 def clean(raw: DataFrame, rules: SourceRules) -> DataFrame:
@@ -130,10 +138,23 @@ def split(
     accepted_columns: list[Column],
     loaded_at: dt.datetime,
 ) -> StagingResult:
-    """The accepted rows as ``accepted_columns`` + ``_loaded_at``, and the quarantined source rows."""
+    """The accepted rows as ``accepted_columns`` + ``_loaded_at``, and the quarantined source rows.
+
+    ``accepted_columns`` read the typed values (``typed(c)``), never the raw text of
+    :attr:`SourceRules.quarantine_only` columns: that text is blanked on accepted rows
+    first, because the runner caches ``validated`` while it writes both tables and that
+    text is most of its bytes (usage events: the JSON ``properties``).
+    """
     stamp = F.lit(loaded_at).cast("timestamp").alias("_loaded_at")
+    validated = _blank_on_accepted(validated, rules.quarantine_only)
     accepted = validated.where(F.col(REASON).isNull()).select(*accepted_columns, stamp)
     quarantined = validated.where(F.col(REASON).isNotNull()).select(
         *rules.source.columns, REASON, stamp
     )
     return StagingResult(accepted=accepted, quarantined=quarantined, validated=validated)
+
+
+def _blank_on_accepted(validated: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """``columns`` set to null on accepted rows (``reason`` null); quarantined rows keep their text."""
+    rejected = F.col(REASON).isNotNull()
+    return validated.select(*[F.when(rejected, F.col(c)).alias(c) if c in columns else c for c in validated.columns])
