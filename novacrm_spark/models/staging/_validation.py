@@ -142,8 +142,8 @@ def split(
 
     ``accepted_columns`` read the typed values (``typed(c)``), never the raw text of
     :attr:`SourceRules.quarantine_only` columns: that text is blanked on accepted rows
-    first, because the runner caches ``validated`` while it writes both tables and that
-    text is most of its bytes (usage events: the JSON ``properties``).
+    first, because the runner caches ``validated`` while it writes both tables, and
+    would otherwise hold it for every row (usage events: the JSON ``properties``).
     """
     stamp = F.lit(loaded_at).cast("timestamp").alias("_loaded_at")
     validated = _blank_on_accepted(validated, rules.quarantine_only)
