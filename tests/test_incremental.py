@@ -26,14 +26,14 @@ from novacrm_spark.datagen import GeneratorConfig, generate
 from novacrm_spark.errors import InputFileError
 from novacrm_spark.incremental import CONFLICT_REASON, STATE_FILE, Watermark, merge_new_events, newer_files
 from novacrm_spark.runner import run_pipeline
-from novacrm_spark.sources import RawFile
+from novacrm_spark.sources import SOURCES, RawFile
 from novacrm_spark.store import open_store
 
 AS_OF = dt.date(2025, 1, 2)
 LOADED_AT = dt.datetime(2025, 1, 3, 6, 0, 0)
 DAYS_IN_DATA = 3
 USAGE_SELECTION = ["stg_usage_events+"]
-USAGE_HEADER = ["event_id", "account_id", "user_id", "event_name", "event_timestamp", "properties"]
+USAGE_HEADER = list(SOURCES["usage_events"].columns)
 COMPARED = [("staging", "stg_usage_events"), ("core", "fct_usage"), ("quarantine", "usage_events"),
             ("marts", "customer_health_scores")]
 
