@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from novacrm_spark.errors import InputFileError
+from novacrm_spark.frames import constant_frame
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ def read_raw(spark: SparkSession, input_dir: str, source: str, files: list[RawFi
     else:
         paths = [source_path(input_dir, source)]
     if not paths:
-        return spark.createDataFrame([], spec.schema)
+        return constant_frame(spark, spec.schema)
     return (
         spark.read.option("header", "true")
         .option("mode", "PERMISSIVE")

@@ -35,6 +35,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
 from novacrm_spark.errors import TableNotFoundError
+from novacrm_spark.frames import constant_frame
 from novacrm_spark.store._partitions import (
     WrittenFile,
     adopt_spark_output,
@@ -80,7 +81,7 @@ class EmbeddedStore(TableStore):
     ) -> DataFrame:
         """Parquet files of this table as ``schema``; partition columns come back from the folder names."""
         if not files:
-            return self.spark.createDataFrame([], schema)
+            return constant_frame(self.spark, schema)
         reader = self.spark.read.schema(schema)
         if partition_by:
             # basePath makes Spark parse `col=value/` folders; the given schema types them (e.g. date).

@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import MONEY
 from novacrm_spark.config import Product
+from novacrm_spark.frames import constant_frame
 from novacrm_spark.registry import model
 
 CATALOG_SCHEMA = (
@@ -37,8 +38,8 @@ def dim_product(
     the rows are novacrm_platform_starter/_growth/_enterprise (49/149/499)
     and api_access_all (29.00, addon, integration).
     """
-    # The catalog is a handful of configured entries (not data), so a small
-    # constant DataFrame built from it is fine.
+    # The catalog is a handful of configured entries (not data): a small constant
+    # DataFrame, built in the JVM (no Python worker for a few rows).
     rows = [
         (
             product.name,
@@ -52,7 +53,7 @@ def dim_product(
         for product in products
         for tier, price in product.list_price_mrr.items()
     ]
-    catalog = stg_subscriptions.sparkSession.createDataFrame(rows, CATALOG_SCHEMA)
+    catalog = constant_frame(stg_subscriptions.sparkSession, CATALOG_SCHEMA, rows)
 
     sold = (
         stg_subscriptions.where(F.col("start_date") <= F.lit(as_of_date))
