@@ -107,3 +107,11 @@ def test_observed_metrics_are_computed_by_the_write(spark, store):
     )
     assert staged.metrics == {"missing_mrr": 1, "rows": 2}
     assert store.stage(df, "core", "t").metrics == {}  # nothing asked, nothing observed
+
+
+def test_spark_writes_into_the_warehouse_leave_no_checksum_side_files(spark, store, tmp_path):
+    # Spark's output for a staged write is moved into the table and its bookkeeping dropped;
+    # Hadoop's .crc side files would only cost a file (and a chmod process) each.
+    out = tmp_path / "wh" / "plain"
+    spark.createDataFrame(ROWS, SCHEMA).write.parquet(str(out))
+    assert list(out.glob("*.parquet")) and not list(out.rglob("*.crc"))
