@@ -38,4 +38,3 @@ def constant_frame(spark: SparkSession, schema: StructType | str, rows: Sequence
 
 def _nullable(struct: StructType) -> StructType:
     return StructType([StructField(f.name, f.dataType, True) for f in struct.fields])
-
