@@ -1,4 +1,4 @@
-"""Small constant DataFrames built inside the JVM.
+"""Small constant DataFrames built inside the JVM, and the all-nullable form of a schema.
 
 Spark's ``createDataFrame`` ships a list of Python rows through Python worker
 processes: a build that does it once starts a Python daemon and its workers
@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, StructField, StructType
+from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
 
 
 def constant_frame(spark: SparkSession, schema: StructType | str, rows: Sequence[Sequence[Any]] = ()) -> DataFrame:
@@ -26,7 +26,7 @@ def constant_frame(spark: SparkSession, schema: StructType | str, rows: Sequence
 
     A DDL string (``"name string, price decimal(18,2)"``) is accepted for ``schema``.
     """
-    struct = _nullable(schema if isinstance(schema, StructType) else StructType.fromDDL(schema))
+    struct = as_nullable(schema if isinstance(schema, StructType) else StructType.fromDDL(schema))
     names = struct.fieldNames()
     for row in rows:
         if len(row) != len(names):
@@ -36,5 +36,14 @@ def constant_frame(spark: SparkSession, schema: StructType | str, rows: Sequence
     return spark.range(1).select(F.inline(F.array(*records).cast(ArrayType(struct))))
 
 
-def _nullable(struct: StructType) -> StructType:
-    return StructType([StructField(f.name, f.dataType, True) for f in struct.fields])
+def as_nullable(data_type: DataType) -> DataType:
+    """The same type with every field nullable, as Spark's own Delta writer stores it."""
+    if isinstance(data_type, StructType):
+        return StructType(
+            [StructField(f.name, as_nullable(f.dataType), True, f.metadata) for f in data_type.fields]
+        )
+    if isinstance(data_type, ArrayType):
+        return ArrayType(as_nullable(data_type.elementType), True)
+    if isinstance(data_type, MapType):
+        return MapType(as_nullable(data_type.keyType), as_nullable(data_type.valueType), True)
+    return data_type

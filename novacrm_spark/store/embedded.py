@@ -32,10 +32,10 @@ from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql.pandas.types import to_arrow_schema
-from pyspark.sql.types import ArrayType, DataType, MapType, StructField, StructType
+from pyspark.sql.types import StructType
 
 from novacrm_spark.errors import TableNotFoundError
-from novacrm_spark.frames import constant_frame
+from novacrm_spark.frames import as_nullable, constant_frame
 from novacrm_spark.store._partitions import (
     WrittenFile,
     adopt_spark_output,
@@ -276,19 +276,6 @@ def _overwrite(
         path, schema, adds, mode="overwrite", partition_by=columns or None, name=table, description=description
     )
     return DeltaTable(path).version()
-
-
-def as_nullable(data_type: DataType) -> DataType:
-    """The same type with every field nullable, as Spark's own Delta writer stores it."""
-    if isinstance(data_type, StructType):
-        return StructType(
-            [StructField(f.name, as_nullable(f.dataType), True, f.metadata) for f in data_type.fields]
-        )
-    if isinstance(data_type, ArrayType):
-        return ArrayType(as_nullable(data_type.elementType), True)
-    if isinstance(data_type, MapType):
-        return MapType(as_nullable(data_type.keyType), as_nullable(data_type.valueType), True)
-    return data_type
 
 
 def _with_comments(schema: pa.Schema, comments: Mapping[str, str]) -> pa.Schema:
