@@ -28,16 +28,24 @@ LAYER_ORDER = ("staging", "core", "marts")
 RUN_VALUES = ("as_of_date", "loaded_at", "products")
 
 
+# How many accepted rows share a row's key: a column a staging model may add for the
+# writer's unique check (counted in its dedupe window, which already groups rows by key).
+ROWS_PER_KEY = "_rows_per_key"
+
+
 class StagingResult(NamedTuple):
     """What every staging model returns: the accepted rows and the quarantined ones.
 
     ``validated`` is the frame both are filtered from; the runner caches it while
     it stages the two, so the raw file is parsed and validated once.
+    ``accepted_counted`` is ``accepted`` plus :data:`ROWS_PER_KEY`, which the
+    runner's write turns into the unique check's count (and does not write).
     """
 
     accepted: DataFrame
     quarantined: DataFrame
     validated: DataFrame | None = None
+    accepted_counted: DataFrame | None = None
 
 
 @dataclass(frozen=True)

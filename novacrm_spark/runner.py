@@ -43,9 +43,9 @@ from novacrm_spark import as_of
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError, SelectionError
 from novacrm_spark.quality import CheckResult, Contracts, default_contracts, run_checks
-from novacrm_spark.quality.checks import check_params, name_unrunnable_check, row_level_metrics
+from novacrm_spark.quality.checks import check_params, name_unrunnable_check, row_level_metrics, with_keyed_flags
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
-from novacrm_spark.registry import Model, StagingResult, all_models, select_models, topological_order
+from novacrm_spark.registry import ROWS_PER_KEY, Model, StagingResult, all_models, select_models, topological_order
 from novacrm_spark import incremental as inc
 from novacrm_spark.sources import RawFile, check_raw_file, list_source_files, read_raw, source_bytes, source_location
 from novacrm_spark.store import StagedWrite, TableStore, open_store
@@ -244,7 +244,7 @@ class Runner:
         writes: list[tuple[StagedWrite, str]] = []
         shared = _cache_shared_input(output)
         try:
-            main = self.stage(output.accepted if isinstance(output, StagingResult) else output, contract)
+            main = self.stage(_accepted_frame(output), contract)
             writes.append((main, contract.qualified_name))
             checks = self.audit(contract, main)
             quarantine = None
@@ -271,8 +271,9 @@ class Runner:
         """Write ``df`` unpublished, with the contract's descriptions as table and column comments.
 
         Usage tables get their ``event_month`` partition column; with ``months``
-        only those partitions are replaced. The contract's row-level checks (and,
-        for a quarantine table, the count per reason) are computed by the write.
+        only those partitions are replaced. The contract's checks (and, for a
+        quarantine table, the count per reason) are counted by the write itself:
+        no query of their own, only sample rows of a failing check are read back.
         """
         extra: dict[str, Any] = {}
         if contract.layer != "quarantine" and contract.name in inc.PARTITIONED_TABLES:
@@ -284,15 +285,20 @@ class Runner:
         metrics = row_level_metrics(contract, params)
         if contract.layer == "quarantine":
             metrics += _reason_counts(contract)
-        comments = {k: v for k, v in contract.column_comments().items() if k in df.columns}
+        columns = [c for c in df.columns if c != ROWS_PER_KEY]
+        comments = {k: v for k, v in contract.column_comments().items() if k in columns}
         try:
-            return self.store.stage(
-                df, contract.layer, contract.name, description=contract.description, column_comments=comments,
-                observe=metrics, **extra
+            flagged, keyed = with_keyed_flags(contract, df, self.table)
+            observed, observation = TableStore.observed(flagged, metrics + keyed)
+            write = self.store.stage(
+                observed.select(*columns), contract.layer, contract.name, description=contract.description,
+                column_comments=comments, **extra
             )
         except AnalysisException:
             name_unrunnable_check(contract, df, params)  # a check's expression, rather than the model?
             raise
+        write.metrics = observation.get if observation is not None else {}
+        return write
 
     # --- incremental usage ----------------------------------------------------------
 
@@ -370,7 +376,7 @@ class Runner:
         return check_params(self.as_of_date) if contract.layer in ("core", "marts") else {}
 
     def audit(self, contract: TableContract, write: StagedWrite, df: DataFrame | None = None) -> list[CheckResult]:
-        """The contract's checks on the staged table (or ``df``); row-level counts come from the write."""
+        """The contract's checks on the staged table (or ``df``), from the counts its write observed."""
         df = write.dataframe if df is None else df
         return run_checks(contract, df, self.table, self.check_params(contract), observed=write.metrics)
 
@@ -661,6 +667,13 @@ def _reason_counts(contract: TableContract) -> list[Column]:
 def _observed_reasons(metrics: dict[str, Any]) -> dict[str, int] | None:
     counts = {k[len(REASON_METRIC):]: int(v or 0) for k, v in metrics.items() if k.startswith(REASON_METRIC)}
     return counts or None
+
+
+def _accepted_frame(output: DataFrame | StagingResult) -> DataFrame:
+    """The frame a model's table is written from (a staging model's, with its rows per key)."""
+    if not isinstance(output, StagingResult):
+        return output
+    return output.accepted if output.accepted_counted is None else output.accepted_counted
 
 
 def _cache_shared_input(output: DataFrame | StagingResult) -> DataFrame | None:

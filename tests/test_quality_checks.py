@@ -7,8 +7,16 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from novacrm_spark.quality.checks import SAMPLE_ROWS, failing_rows, render_sql, row_level_metrics, run_checks
+from novacrm_spark.quality.checks import (
+    SAMPLE_ROWS,
+    failing_rows,
+    render_sql,
+    row_level_metrics,
+    run_checks,
+    with_keyed_flags,
+)
 from novacrm_spark.quality.contracts import ContractError, parse_table
+from novacrm_spark.registry import ROWS_PER_KEY
 
 SCHEMA = "account_id string, plan_tier string, mrr int, previous_mrr int, change int"
 ROWS = [
@@ -356,3 +364,61 @@ def test_row_level_metrics_count_failing_rows_and_observed_counts_are_used(spark
     observed = {r.check: r.failing_rows for r in run_checks(checks, table, observed={"check_0": 0, "check_2": 7})}
     assert observed == {"schema(columns and types match the contract)": 0, "not_null(plan_tier)": 0,
                         "unique(account_id)": 0, "range(mrr, 15..)": 7}
+
+
+# --- keyed checks observed on the write ----------------------------------------------
+
+KEYED_ROWS = [
+    ("A1", "starter", 1, 0, 1),
+    ("A1", "starter", 2, 0, 2),  # A1 repeats: both rows fail unique(account_id)
+    ("A9", "gold", 3, 0, 3),  # unknown account, unknown tier
+    (None, "growth", 4, 0, 4),  # a null key neither repeats nor is an orphan
+    (None, "growth", 5, 0, 5),
+]
+
+
+def keyed_setup(spark):
+    c = contract([{"unique": ["account_id"]}, ACCOUNTS, {"not_null": {"columns": ["plan_tier"]}}, TIERS])
+    parents = {
+        "accounts": spark.createDataFrame([("A1",), ("A1",), ("A2",)], PARENT_SCHEMA),  # a repeated parent key
+        "tiers": spark.createDataFrame([("starter",), ("growth",)], "tier string"),
+    }
+    return c, spark.createDataFrame(KEYED_ROWS, SCHEMA), parents
+
+
+def test_keyed_flags_count_what_the_keyed_query_counts_and_keep_every_row(spark):
+    c, df, parents = keyed_setup(spark)
+
+    flagged, metrics = with_keyed_flags(c, df, parents.get)
+    observed = flagged.agg(*metrics).first().asDict()
+
+    # Named by the checks' positions, like the row-level metrics (index 2 is row-level).
+    assert observed == {"check_0": 2, "check_1": 1, "check_3": 1}
+    by_query = {r.check: r.failing_rows for r in run_checks(c, df, parents.get)}
+    assert [observed["check_0"], observed["check_1"], observed["check_3"]] == [
+        by_query["unique(account_id)"], by_query[ACCOUNTS_NAME], by_query[TIERS_NAME]]
+    # The parents' repeated keys do not duplicate rows: the write keeps exactly df's rows.
+    assert_df_equality(flagged.select(*df.columns), df, ignore_row_order=True)
+
+
+def test_observed_keyed_counts_are_used_and_a_failing_one_still_gets_samples(spark):
+    c, df, parents = keyed_setup(spark)
+
+    observed = {"check_0": 2, "check_1": 0, "check_2": 0, "check_3": 0}
+    by_name = {r.check: r for r in run_checks(c, df, parents.get, observed=observed)}
+
+    assert by_name[ACCOUNTS_NAME].failing_rows == 0  # taken as given: no query disagrees with it
+    assert by_name["unique(account_id)"].failing_rows == 2
+    assert [s["account_id"] for s in by_name["unique(account_id)"].samples] == ["A1", "A1"]
+
+
+def test_a_models_rows_per_key_column_replaces_the_window_for_the_contract_key(spark):
+    c = contract([{"unique": ["account_id"]}, {"unique": {"columns": ["account_id", "plan_tier"]}}])
+    columns = ["account_id", "plan_tier", "mrr", "previous_mrr", "change", ROWS_PER_KEY]
+    # The model says A1 has 3 accepted rows per key although only one is here: its count wins.
+    df = spark.createDataFrame([("A1", "starter", 1, 0, 1, 3), ("B", "growth", 2, 0, 2, 1)], columns)
+
+    flagged, metrics = with_keyed_flags(c, df)
+    observed = flagged.agg(*metrics).first().asDict()
+
+    assert observed == {"check_0": 1, "check_1": 0}  # the other key is counted by its own window

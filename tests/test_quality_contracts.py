@@ -59,6 +59,15 @@ def test_every_model_and_quarantine_table_has_a_contract_that_agrees_with_the_re
     assert set(contracts.tables) == expected
 
 
+def test_a_staging_contracts_key_is_its_sources_key(contracts):
+    # The staging models count accepted rows per source key (ROWS_PER_KEY) for the
+    # write's unique check, which takes that count only for the contract's key.
+    for model in all_models().values():
+        if model.layer == "staging":
+            source = SOURCES[model.inputs[0].removeprefix("raw_")]
+            assert contracts.for_model(model.name).key() == (source.key,), model.name
+
+
 def test_more_checks_than_the_157_of_the_system_we_replace(contracts):
     assert contracts.total_checks >= 157
 

@@ -11,6 +11,7 @@ from novacrm_spark.models.staging.stg_invoices import stg_invoices
 from novacrm_spark.models.staging.stg_subscriptions import stg_subscriptions
 from novacrm_spark.models.staging.stg_support_tickets import stg_support_tickets
 from novacrm_spark.models.staging.stg_usage_events import stg_usage_events
+from novacrm_spark.registry import ROWS_PER_KEY
 from novacrm_spark.sources import SOURCES
 
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
@@ -85,6 +86,22 @@ def test_stg_accounts_cleans_types_and_quarantines(spark):
         "account_id string, reason string",
     )
     assert_df_equality(reasons(result, "account_id"), expected_reasons, ignore_nullable=True, ignore_row_order=True)
+
+
+def test_accepted_rows_per_key_count_the_kept_copy_once(spark):
+    kept = ("ACC-1", "Acme", None, "42", "growth", None, "europe", "2024-01-15", "active")
+    rows = [
+        kept,
+        kept,  # an identical copy: collapses, so ACC-1 has one accepted row
+        ("ACC-2", "Beta", None, "1", "starter", None, "apac", "2024-02-01", "active"),
+        ("ACC-2", "Beta Ltd", None, "1", "starter", None, "apac", "2024-02-01", "active"),  # conflicting: none
+    ]
+    result = stg_accounts(raw(spark, "accounts", rows), loaded_at=LOADED)
+
+    counted = result.accepted_counted.select("account_id", ROWS_PER_KEY)
+    assert_df_equality(counted, expect(spark, [("ACC-1", 1)], f"account_id string, {ROWS_PER_KEY} bigint"),
+                       ignore_nullable=True)
+    assert_df_equality(result.accepted_counted.drop(ROWS_PER_KEY), result.accepted)
 
 
 def test_quarantine_keeps_every_source_column_as_text(spark):

@@ -11,6 +11,8 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.errors import TableNotFoundError
 from novacrm_spark.store import open_store
+from novacrm_spark.store import embedded
+from novacrm_spark.store.base import StoreError
 from novacrm_spark.store.embedded import EmbeddedStore
 
 SCHEMA = "account_id string, mrr decimal(18,2), signup date, seen_at timestamp, tags array<string>, active boolean"
@@ -107,6 +109,20 @@ def test_observed_metrics_are_computed_by_the_write(spark, store):
     )
     assert staged.metrics == {"missing_mrr": 1, "rows": 2}
     assert store.stage(df, "core", "t").metrics == {}  # nothing asked, nothing observed
+
+
+def test_a_write_whose_files_do_not_hold_its_rows_is_refused(spark, store, monkeypatch):
+    df = spark.createDataFrame(ROWS, SCHEMA)
+    store.overwrite(df, "core", "t")
+    files_before = set(os.listdir(store.table_path("core", "t")))
+    adopt = embedded.adopt_spark_output
+    # A store fault: one file taken twice, so the files would hold more rows than were written.
+    monkeypatch.setattr(embedded, "adopt_spark_output", lambda *args: (lambda f: f + f[:1])(adopt(*args)))
+
+    with pytest.raises(StoreError, match=r"core\.t: the write produced 2 rows but the 2 file\(s\) it left hold 4"):
+        store.stage(df.coalesce(1), "core", "t")
+    assert store.version("core", "t") == 0
+    assert set(os.listdir(store.table_path("core", "t"))) == files_before  # its files are gone
 
 
 def test_spark_writes_into_the_warehouse_leave_no_checksum_side_files(spark, store, tmp_path):

@@ -6,7 +6,8 @@ executors (no Python workers), into a scratch folder inside the table folder
 partitioned; the rows of a partition value are gathered first, so each
 partition gets one file, or a few when it is very large). The driver then
 moves the files into the table folder, reads only their footers (row
-counts), turns them into Delta ``add`` actions and commits them in one
+counts; their sum must equal the rows the write produced, counted as it
+ran), turns them into Delta ``add`` actions and commits them in one
 transaction with delta-rs, so a version appears whole or not at all. Files
 of a write that failed or was aborted are never referenced by the log, and
 are removed.
@@ -31,6 +32,7 @@ from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
@@ -49,6 +51,8 @@ from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
 
 # Delta stores timestamps as Parquet INT64 microseconds (Spark's default is the legacy INT96).
 TIMESTAMP_TYPE_CONF = "spark.sql.parquet.outputTimestampType"
+# The rows a write produced, counted while it ran (an observed metric of every write).
+ROWS_PRODUCED = "_rows_produced"
 
 
 class EmbeddedStore(TableStore):
@@ -111,9 +115,11 @@ class EmbeddedStore(TableStore):
             replace = normalise_partitions(columns, replace_partitions)
             base = _ReplaceBase.of(path, f"{layer}.{table}", columns, replace, delta_schema)
         write_id = uuid.uuid4().hex
-        observed, observation = self.observed(df, observe)
+        observed, observation = self.observed(df, [*observe, F.count(F.lit(1)).alias(ROWS_PRODUCED)])
         try:
             files = self._write_parquet(observed, path, columns, write_id)
+            metrics = dict(observation.get)
+            _check_rows_adopted(f"{layer}.{table}", metrics.pop(ROWS_PRODUCED), files)
             if base is not None:
                 base.check_files(files)
         except BaseException:
@@ -143,7 +149,7 @@ class EmbeddedStore(TableStore):
             _commit=commit,
             _abort=lambda: remove_files_of_write(path, write_id),
             written=written,
-            metrics=observation.get if observation is not None else {},
+            metrics=metrics,
         )
 
 
@@ -219,6 +225,16 @@ class _ReplaceBase:
             RemoveAction(path=p, data_change=True, deletion_timestamp=now, size=size, partition_values=values)
             for p, size, values in self.removed
         ]
+
+
+def _check_rows_adopted(table: str, produced: int, files: list[WrittenFile]) -> None:
+    """The adopted files hold exactly the rows the write produced (a file lost or taken twice fails)."""
+    held = sum(f.num_records for f in files)
+    if held != produced:
+        raise StoreError(
+            f"{table}: the write produced {produced:,} rows but the {len(files)} file(s) it left hold {held:,}; "
+            "nothing was published"
+        )
 
 
 def _write_no_checksum_files(spark: SparkSession, warehouse: str) -> None:

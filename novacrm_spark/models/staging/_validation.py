@@ -25,7 +25,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import clean_code, clean_currency, clean_text
-from novacrm_spark.registry import StagingResult
+from novacrm_spark.registry import ROWS_PER_KEY, StagingResult
 from novacrm_spark.sources import RawSource
 
 REASON = "reason"
@@ -144,14 +144,22 @@ def split(
     :attr:`SourceRules.quarantine_only` columns: that text is blanked on accepted rows
     first, because the runner caches ``validated`` while it writes both tables, and
     would otherwise hold it for every row (usage events: the JSON ``properties``).
+    ``accepted_counted`` adds how many accepted rows share each row's key, for
+    the writer's unique check.
     """
     stamp = F.lit(loaded_at).cast("timestamp").alias("_loaded_at")
-    validated = _blank_on_accepted(validated, rules.quarantine_only)
-    accepted = validated.where(F.col(REASON).isNull()).select(*accepted_columns, stamp)
-    quarantined = validated.where(F.col(REASON).isNotNull()).select(
-        *rules.source.columns, REASON, stamp
+    accepted_here = F.col(REASON).isNull()
+    # validate() left the rows grouped and sorted by key: this count needs no shuffle or sort.
+    rows_per_key = F.count_if(accepted_here).over(Window.partitionBy(rules.source.key))
+    validated = _blank_on_accepted(validated, rules.quarantine_only).withColumn(ROWS_PER_KEY, rows_per_key)
+    accepted_counted = validated.where(accepted_here).select(*accepted_columns, stamp, ROWS_PER_KEY)
+    quarantined = validated.where(~accepted_here).select(*rules.source.columns, REASON, stamp)
+    return StagingResult(
+        accepted=accepted_counted.drop(ROWS_PER_KEY),
+        quarantined=quarantined,
+        validated=validated,
+        accepted_counted=accepted_counted,
     )
-    return StagingResult(accepted=accepted, quarantined=quarantined, validated=validated)
 
 
 def _blank_on_accepted(validated: DataFrame, columns: tuple[str, ...]) -> DataFrame:
