@@ -293,12 +293,7 @@ def _row_level(
         except AnalysisException:
             name_unrunnable_check(contract, df, params)
             raise
-    results = {}
-    for index, check in indexed:
-        failing = int(observed.get(_metric_name(index)) or 0)
-        samples = _samples(contract, df.where(failure_flag(check, params)), check) if failing else []
-        results[check] = _result(contract, check, failing, samples)
-    return results
+    return _from_observed(contract, df, indexed, observed, None, params)
 
 
 def _from_observed(
@@ -307,12 +302,13 @@ def _from_observed(
     indexed: list[tuple[int, Check]],
     observed: Mapping[str, Any],
     parent_of: ParentLookup | None,
+    params: Mapping[str, Any] | None = None,
 ) -> dict[Check, CheckResult]:
-    """Keyed checks whose counts the write observed; samples only for those that fail."""
+    """Checks whose counts were observed (``check_<index>``); samples only for those that fail."""
     results = {}
     for index, check in indexed:
         failing = int(observed.get(_metric_name(index)) or 0)
-        samples = _samples(contract, failing_rows(df, check, parent_of), check) if failing else []
+        samples = _samples(contract, failing_rows(df, check, parent_of, params), check) if failing else []
         results[check] = _result(contract, check, failing, samples)
     return results
 
