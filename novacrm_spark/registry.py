@@ -36,16 +36,25 @@ ROWS_PER_KEY = "_rows_per_key"
 class StagingResult(NamedTuple):
     """What every staging model returns: the accepted rows and the quarantined ones.
 
-    ``validated`` is the frame both are filtered from; the runner caches it while
-    it stages the two, so the raw file is parsed and validated once.
-    ``accepted_counted`` is ``accepted`` plus :data:`ROWS_PER_KEY`, which the
-    runner's write turns into the unique check's count (and does not write).
+    ``validated`` is the frame both are filtered from; the runner holds it (cached
+    or checkpointed) while it stages the two, so the raw file is parsed and
+    validated once. ``accepted_counted`` is ``accepted`` plus :data:`ROWS_PER_KEY`,
+    which the runner's write turns into the unique check's count (and does not
+    write). ``derive`` filters the outputs from a validated frame:
+    :meth:`from_validated` uses it to re-base them on a checkpoint.
     """
 
     accepted: DataFrame
     quarantined: DataFrame
     validated: DataFrame | None = None
     accepted_counted: DataFrame | None = None
+    derive: Callable[[DataFrame], StagingResult] | None = None
+
+    def from_validated(self, validated: DataFrame) -> StagingResult:
+        """The same outputs, filtered from ``validated`` (e.g. a checkpoint of this result's)."""
+        if self.derive is None:
+            raise ValueError("this staging result cannot be re-based: it has no derive function")
+        return self.derive(validated)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ class TableStore(abc.ABC):
     """Read and publish Delta tables under ``<warehouse>/<layer>/<table>``."""
 
     engine: str = ""
+    # Whether a staged write may compute its input DataFrame again before the commit
+    # (delta-spark's commit writes from a cache that Spark may have evicted). If not,
+    # the runner may release that input's lineage once the write is staged.
+    recomputes_input: bool = True
 
     def __init__(self, spark: SparkSession, warehouse: str) -> None:
         self.spark = spark

@@ -59,6 +59,7 @@ class EmbeddedStore(TableStore):
     """Delta tables on a local or shared filesystem, written without Delta's JVM connector."""
 
     engine = "embedded"
+    recomputes_input = False  # stage() writes the Parquet files; the commit only logs them
 
     def __init__(self, spark: SparkSession, warehouse: str) -> None:
         super().__init__(spark, warehouse)

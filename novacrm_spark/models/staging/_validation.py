@@ -142,16 +142,23 @@ def split(
 
     ``accepted_columns`` read the typed values (``typed(c)``), never the raw text of
     :attr:`SourceRules.quarantine_only` columns: that text is blanked on accepted rows
-    first, because the runner caches ``validated`` while it writes both tables, and
+    first, because the runner holds ``validated`` while it writes both tables, and
     would otherwise hold it for every row (usage events: the JSON ``properties``).
     ``accepted_counted`` adds how many accepted rows share each row's key, for
     the writer's unique check.
     """
+    # validate() left the rows grouped and sorted by key: this count needs no shuffle or sort.
+    rows_per_key = F.count_if(F.col(REASON).isNull()).over(Window.partitionBy(rules.source.key))
+    validated = _blank_on_accepted(validated, rules.quarantine_only).withColumn(ROWS_PER_KEY, rows_per_key)
+    return _outputs(validated, rules, accepted_columns, loaded_at)
+
+
+def _outputs(
+    validated: DataFrame, rules: SourceRules, accepted_columns: list[Column], loaded_at: dt.datetime
+) -> StagingResult:
+    """The two tables filtered from ``validated`` (blanked and counted by :func:`split`)."""
     stamp = F.lit(loaded_at).cast("timestamp").alias("_loaded_at")
     accepted_here = F.col(REASON).isNull()
-    # validate() left the rows grouped and sorted by key: this count needs no shuffle or sort.
-    rows_per_key = F.count_if(accepted_here).over(Window.partitionBy(rules.source.key))
-    validated = _blank_on_accepted(validated, rules.quarantine_only).withColumn(ROWS_PER_KEY, rows_per_key)
     accepted_counted = validated.where(accepted_here).select(*accepted_columns, stamp, ROWS_PER_KEY)
     quarantined = validated.where(~accepted_here).select(*rules.source.columns, REASON, stamp)
     return StagingResult(
@@ -159,6 +166,7 @@ def split(
         quarantined=quarantined,
         validated=validated,
         accepted_counted=accepted_counted,
+        derive=lambda frame: _outputs(frame, rules, accepted_columns, loaded_at),
     )
 
 

@@ -1,0 +1,60 @@
+"""The validated rows a staging model's two tables share: held once, released after both writes."""
+
+import datetime as dt
+
+import pytest
+from chispa import assert_df_equality
+
+from novacrm_spark.models.staging.stg_accounts import stg_accounts
+from novacrm_spark.registry import StagingResult
+from novacrm_spark.runner import SharedInput
+from novacrm_spark.sources import SOURCES
+
+LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
+ROWS = [
+    ("ACC-1", "Acme", None, "42", "growth", "Ann", "europe", "2024-01-15", "active"),
+    ("ACC-2", "Beta", None, "42.0", "starter", None, "apac", "2024-02-01", "active"),  # not an integer
+    ("ACC-3", "Gamma", None, "7", "platinum", None, "apac", "2024-02-01", "active"),  # unknown tier
+]
+
+
+@pytest.fixture
+def staged(spark):
+    return stg_accounts(spark.createDataFrame(ROWS, SOURCES["accounts"].schema), loaded_at=LOADED)
+
+
+def test_a_checkpoint_gives_the_same_tables_and_release_drops_its_rows(staged):
+    shared = SharedInput.hold(staged, checkpoint=True)
+    assert shared.output.validated is not staged.validated
+    assert_df_equality(shared.output.accepted, staged.accepted, ignore_row_order=True)
+    assert_df_equality(shared.output.quarantined, staged.quarantined, ignore_row_order=True)
+    assert_df_equality(shared.output.accepted_counted, staged.accepted_counted, ignore_row_order=True)
+    shared.release()
+    # No lineage to fall back on: the checkpoint's rows are gone, not recomputed.
+    with pytest.raises(Exception, match="CHECKPOINT_RDD_BLOCK_ID_NOT_FOUND"):
+        shared.output.accepted.count()
+
+
+def test_by_default_the_validated_rows_are_cached_until_released(staged):
+    shared = SharedInput.hold(staged)
+    assert shared.output is staged
+    assert staged.validated.is_cached
+    shared.release()
+    assert not staged.validated.is_cached
+
+
+def test_a_model_table_is_not_held(spark):
+    df = spark.range(3)
+    shared = SharedInput.hold(df, checkpoint=True)
+    assert shared.output is df
+    shared.release()
+    assert df.count() == 3
+
+
+def test_a_result_without_derive_falls_back_to_the_cache_and_cannot_be_rebased(staged):
+    plain = StagingResult(staged.accepted, staged.quarantined, staged.validated)
+    with pytest.raises(ValueError, match="cannot be re-based"):
+        plain.from_validated(staged.validated)
+    shared = SharedInput.hold(plain, checkpoint=True)
+    assert shared.output is plain and plain.validated.is_cached
+    shared.release()
