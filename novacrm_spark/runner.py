@@ -229,7 +229,7 @@ class Runner:
     @property
     def checkpoints_shared_input(self) -> bool:
         """Whether staging holds its validated rows as a local checkpoint (see :class:`SharedInput`)."""
-        return self.spark.sparkContext.master.startswith("local") and not self.store.recomputes_input
+        return runs_in_one_jvm(self.spark.sparkContext.master) and not self.store.recomputes_input
 
     def run_values(self, model: Model) -> dict[str, Any]:
         values = {"loaded_at": self.loaded_at, "products": self.settings.products}
@@ -718,6 +718,14 @@ class SharedInput:
 
     def release(self) -> None:
         self._release()
+
+
+def runs_in_one_jvm(master: str) -> bool:
+    """True for ``local`` and ``local[...]`` masters, whose only executor is the driver itself.
+
+    Example: ``local[2]`` -> True; ``local-cluster[2,1,1024]`` (executor processes), ``yarn`` -> False.
+    """
+    return master == "local" or master.startswith("local[")
 
 
 def _abort(writes: list[tuple[StagedWrite, str]]) -> None:

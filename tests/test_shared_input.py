@@ -7,7 +7,7 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.staging.stg_accounts import stg_accounts
 from novacrm_spark.registry import StagingResult
-from novacrm_spark.runner import SharedInput
+from novacrm_spark.runner import SharedInput, runs_in_one_jvm
 from novacrm_spark.sources import SOURCES
 
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
@@ -58,3 +58,12 @@ def test_a_result_without_derive_falls_back_to_the_cache_and_cannot_be_rebased(s
     shared = SharedInput.hold(plain, checkpoint=True)
     assert shared.output is plain and plain.validated.is_cached
     shared.release()
+
+
+@pytest.mark.parametrize(
+    ("master", "one_jvm"),
+    [("local", True), ("local[2]", True), ("local[*, 3]", True), ("local-cluster[2,1,1024]", False),
+     ("yarn", False), ("spark://host:7077", False)],
+)
+def test_only_a_master_whose_executor_is_the_driver_may_checkpoint(master, one_jvm):
+    assert runs_in_one_jvm(master) is one_jvm
