@@ -47,6 +47,7 @@ from novacrm_spark.quality.checks import check_params, name_unrunnable_check, ro
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.registry import ROWS_PER_KEY, Model, StagingResult, all_models, select_models, topological_order
 from novacrm_spark import incremental as inc
+from novacrm_spark.session import runs_in_one_jvm
 from novacrm_spark.sources import RawFile, check_raw_file, list_source_files, read_raw, source_bytes, source_location
 from novacrm_spark.store import StagedWrite, TableStore, open_store
 
@@ -718,14 +719,6 @@ class SharedInput:
 
     def release(self) -> None:
         self._release()
-
-
-def runs_in_one_jvm(master: str) -> bool:
-    """True for ``local`` and ``local[...]`` masters, whose only executor is the driver itself.
-
-    Example: ``local[2]`` -> True; ``local-cluster[2,1,1024]`` (executor processes), ``yarn`` -> False.
-    """
-    return master == "local" or master.startswith("local[")
 
 
 def _abort(writes: list[tuple[StagedWrite, str]]) -> None:

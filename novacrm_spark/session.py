@@ -52,6 +52,14 @@ def build_spark_session(settings: Settings) -> SparkSession:
     return spark
 
 
+def runs_in_one_jvm(master: str) -> bool:
+    """True for ``local`` and ``local[...]`` masters, whose only executor is the driver itself.
+
+    Example: ``local[2]`` -> True; ``local-cluster[2,1,1024]`` (executor processes), ``yarn`` -> False.
+    """
+    return master == "local" or master.startswith("local[")
+
+
 def spark_defaults(settings: Settings) -> dict[str, str]:
     """The Spark configuration a run needs, settings' ``spark_conf`` last so it wins."""
     conf = {

@@ -7,7 +7,8 @@ from chispa import assert_df_equality
 
 from novacrm_spark.models.staging.stg_accounts import stg_accounts
 from novacrm_spark.registry import StagingResult
-from novacrm_spark.runner import SharedInput, runs_in_one_jvm
+from novacrm_spark.runner import SharedInput
+from novacrm_spark.session import runs_in_one_jvm
 from novacrm_spark.sources import SOURCES
 
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
