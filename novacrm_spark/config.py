@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,6 +27,9 @@ from novacrm_spark.errors import ConfigError
 ENGINES = ("auto", "embedded", "delta-spark")
 ENV_PREFIX = "NOVACRM_"
 DEFAULT_CONFIG = "conf/local.yaml"
+# Settings that are one piece of text (an empty YAML value becomes "" and is refused as empty).
+TEXT_SETTINGS = ("master", "app_name", "engine", "input_dir", "warehouse")
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Settings:
             raise ConfigError(
                 f"max_quarantine_fraction must be between 0 and 1; got {self.max_quarantine_fraction!r}"
             )
-        for name in ("master", "input_dir", "warehouse"):
+        for name in ("master", "app_name", "input_dir", "warehouse"):
             if not getattr(self, name):
                 raise ConfigError(f"{name} must not be empty")
 
@@ -101,16 +105,37 @@ def load_settings(
     return _build(values, base_dir)
 
 
+class _SettingsLoader(yaml.SafeLoader):
+    """Safe YAML whose dates stay text, so ``2024-02-30`` reaches our own check (PyYAML would crash on it)."""
+
+
+_SettingsLoader.add_constructor("tag:yaml.org,2002:timestamp", _SettingsLoader.construct_yaml_str)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SettingsLoader) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"config file {path} is not valid YAML{_yaml_position(exc)}") from None
+    except UnicodeDecodeError as exc:  # before ValueError, of which it is one
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
+    except ValueError:  # e.g. `!!int abc`; the exception's text would echo the value
+        raise ConfigError(f"config file {path} is not valid YAML: a tagged value does not fit its tag") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
     if not isinstance(content, dict):
         raise ConfigError(f"config file {path} must hold a mapping of settings")
     return content
+
+
+def _yaml_position(exc: yaml.YAMLError) -> str:
+    """Where and what, but never PyYAML's snippet of the line: it may hold a secret."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None)
+    return f"{where}: {problem}" if problem else where
 
 
 def _from_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -129,38 +154,52 @@ def _build(values: dict[str, Any], base_dir: Path) -> Settings:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
     products_file = values.pop("products_file", None)
     if products_file is not None:
-        values["products"] = _read_yaml(base_dir / products_file).get("products", [])
+        values["products"] = _read_yaml(base_dir / _as_text("products_file", products_file)).get("products", [])
     if "as_of_date" in values:
         values["as_of_date"] = parse_as_of(values["as_of_date"])
     for name in ("shuffle_partitions", "parallel_models"):
         if name in values:
             values[name] = _as_int(name, values[name])
     if "max_quarantine_fraction" in values:
-        values["max_quarantine_fraction"] = _as_float(
-            "max_quarantine_fraction", values["max_quarantine_fraction"]
-        )
+        values["max_quarantine_fraction"] = _as_float("max_quarantine_fraction", values["max_quarantine_fraction"])
     if "products" in values:
-        values["products"] = tuple(_product(entry) for entry in values["products"])
-    for name in ("input_dir", "warehouse"):
+        values["products"] = tuple(_product(entry) for entry in _as_list("products", values["products"]))
+    for name in TEXT_SETTINGS:
         if name in values:
-            values[name] = str(values[name])
-    values["spark_conf"] = {str(k): str(v) for k, v in (values.get("spark_conf") or {}).items()}
+            values[name] = _as_text(name, values[name])
+    values["catalog"] = dict(_as_mapping("catalog", values.get("catalog")))
+    values["spark_conf"] = {
+        str(k): _as_text(f"spark_conf.{k}", v) for k, v in _as_mapping("spark_conf", values.get("spark_conf")).items()
+    }
     return Settings(**values)
 
 
 def parse_as_of(value: Any) -> dt.date | None:
-    """Parse an as-of date given as ``YYYY-MM-DD`` text or a date."""
+    """The as-of date: ``YYYY-MM-DD`` text or a date; empty means "the latest date in the data"."""
     if value is None or value == "":
         return None
-    if isinstance(value, dt.date):
+    return parse_date("as_of_date", value)
+
+
+def parse_date(name: str, value: Any) -> dt.date:
+    """``YYYY-MM-DD`` and nothing else (not ``20240131``, which ``date.fromisoformat`` would take).
+
+    Example: ``parse_date("--as-of", "2024-02-30")`` raises ``ConfigError("--as-of must be a real date ...")``.
+    """
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
+    if not isinstance(value, str) or not DATE_TEXT.fullmatch(value):
+        raise ConfigError(f"{name} must be YYYY-MM-DD; got {value!r}")
     try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(f"as_of_date must be YYYY-MM-DD; got {value!r}") from None
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a real date (YYYY-MM-DD); got {value!r}: {exc}") from None
 
 
 def _as_int(name: str, value: Any) -> int:
+    # A bool or 2.5 would pass int() silently.
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{name} must be an integer; got {value!r}")
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -168,13 +207,40 @@ def _as_int(name: str, value: Any) -> int:
 
 
 def _as_float(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number; got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number; got {value!r}") from None
 
 
-def _product(entry: Mapping[str, Any]) -> Product:
+def _as_text(name: str, value: Any) -> str:
+    """A single value as text; an empty YAML value is empty text, not ``'None'``."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple, set)):
+        raise ConfigError(f"{name} must be a single value; got {value!r}")
+    return str(value)
+
+
+def _as_mapping(name: str, value: Any) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name} must be a mapping of names to values; got {value!r}")
+    return value
+
+
+def _as_list(name: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{name} must be a list; got {value!r}")
+    return value
+
+
+def _product(entry: Any) -> Product:
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"product catalog entry {entry!r} must be a mapping")
     try:
         prices = entry["list_price_mrr"]
         if not isinstance(prices, Mapping):

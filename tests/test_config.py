@@ -41,11 +41,61 @@ def test_precedence_file_then_environment_then_overrides(tmp_path):
         ("max_quarantine_fraction: 2\n", "max_quarantine_fraction must be between 0 and 1"),
         ("warehose: typo\n", "unknown setting\\(s\\): warehose"),
         ("- a list\n", "must hold a mapping"),
+        # PyYAML itself would crash on an impossible date; ours names the setting.
+        ("as_of_date: 2024-02-30\n", "^as_of_date must be a real date \\(YYYY-MM-DD\\); got '2024-02-30': day is out of range"),
+        # date.fromisoformat takes 20240131; YYYY-MM-DD is the only accepted form.
+        ("as_of_date: 20240131\n", "^as_of_date must be YYYY-MM-DD; got 20240131$"),
+        ("as_of_date: '20240131'\n", "^as_of_date must be YYYY-MM-DD; got '20240131'$"),
+        ("spark_conf: 5\n", "^spark_conf must be a mapping of names to values; got 5$"),
+        ("spark_conf: {spark.x: [1, 2]}\n", "^spark_conf.spark.x must be a single value; got \\[1, 2\\]$"),
+        ("catalog: novacrm\n", "^catalog must be a mapping of names to values; got 'novacrm'$"),
+        ("warehouse: [a, b]\n", "^warehouse must be a single value"),
+        ("warehouse:\n", "^warehouse must not be empty$"),
+        ("shuffle_partitions: 2.5\n", "^shuffle_partitions must be an integer; got 2.5$"),
+        ("parallel_models: true\n", "^parallel_models must be an integer; got True$"),
+        ("products: 5\n", "^products must be a list; got 5$"),
+        ("products: [5]\n", "^product catalog entry 5 must be a mapping$"),
     ],
 )
 def test_bad_values_are_named(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), environ={})
+
+
+def test_as_of_date_is_a_date_when_written_yyyy_mm_dd(tmp_path):
+    settings = load_settings(write(tmp_path, "as_of_date: 2024-02-29\n"), environ={})
+    assert settings.as_of_date == dt.date(2024, 2, 29)
+    assert load_settings(write(tmp_path, "as_of_date:\n"), environ={}).as_of_date is None
+
+
+def test_as_of_date_from_the_environment_is_held_to_the_same_form(tmp_path):
+    with pytest.raises(ConfigError, match="^as_of_date must be YYYY-MM-DD; got '20240131'$"):
+        load_settings(write(tmp_path, ""), environ={"NOVACRM_AS_OF_DATE": "20240131"})
+
+
+def test_a_yaml_syntax_error_names_file_line_and_column_but_not_the_line(tmp_path):
+    path = write(tmp_path, "master: local[2]\nwarehouse: [unclosed\npassword: hunter2\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, environ={})
+
+    message = str(raised.value)
+    assert message == f"config file {path} is not valid YAML at line 3, column 9: expected ',' or ']', but got ':'"
+    assert "hunter2" not in message and "\n" not in message
+
+
+def test_a_value_that_does_not_fit_its_yaml_tag_is_not_echoed(tmp_path):
+    path = write(tmp_path, "shuffle_partitions: !!int hunter2\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, environ={})
+    assert str(raised.value) == f"config file {path} is not valid YAML: a tagged value does not fit its tag"
+
+
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "conf.yaml"
+    path.write_bytes(b"warehouse: caf\xe9\n")
+    with pytest.raises(ConfigError, match=f"^config file {path} is not UTF-8 text \\(byte 14\\)$"):
+        load_settings(path, environ={})
 
 
 def test_missing_config_file(tmp_path):
