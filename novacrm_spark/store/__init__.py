@@ -10,12 +10,20 @@ small interface (:class:`TableStore`):
 
 Both write the standard Delta protocol, so each reads what the other wrote.
 
+A commit lands on the table version its write was staged against: when
+another writer committed to the table in between, it is refused with
+:class:`CommitConflictError` and the write's files are removed.
+``publish(writes)`` checks every write before committing any, under a lock
+on the warehouse. A read-only, full or forbidden warehouse raises
+:class:`WarehouseError` naming the table and its path.
+
 Example::
 
     >>> store = open_store(spark, warehouse="warehouse", engine="auto")
     >>> staged = store.stage(df, "staging", "stg_accounts")
     >>> staged.dataframe.count()        # audit the files before anyone can see them
     >>> staged.commit()                 # one atomic Delta commit -> new version
+    >>> store.publish([w1, w2])         # several: none is committed if another writer moved any
     >>> store.read("staging", "stg_accounts").show()
 """
 

@@ -3,14 +3,39 @@
 from __future__ import annotations
 
 import abc
+import os
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
-from novacrm_spark.errors import NovaCrmError
+from novacrm_spark.errors import NovaCrmError, SelectionError
+from novacrm_spark.store._errors import writing
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; Delta's own conflict check still guards each table
+    fcntl = None
 
 LAYERS = ("staging", "core", "marts", "quarantine")
+# A table's folder: a plain identifier, so no name can reach outside its layer's folder.
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PUBLISH_LOCK = "_publish.lock"
+
+
+def parse_table_name(text: str) -> tuple[str | None, str]:
+    """``NAME`` -> (None, NAME); ``LAYER.NAME`` -> (LAYER, NAME); anything else (``../../etc``) is refused.
+
+    Example: ``parse_table_name("quarantine.accounts")`` -> ``("quarantine", "accounts")``.
+    """
+    layer, dot, name = text.partition(".")
+    if not dot:
+        layer, name = None, text
+    if (layer is not None and layer not in LAYERS) or not TABLE_NAME.fullmatch(name):
+        raise SelectionError(f"table must be NAME or LAYER.NAME with LAYER one of {', '.join(LAYERS)}; got {text!r}")
+    return layer, name
 
 
 class StoreError(NovaCrmError):
@@ -27,6 +52,8 @@ class StagedWrite:
     added (the same as ``dataframe`` unless partitions are being replaced) and
     ``num_rows`` counts them. ``metrics`` holds the values of the aggregates
     passed as ``observe``, computed over the written rows by the write itself.
+    ``check`` raises :class:`CommitConflictError` when another writer committed
+    to the table since the write was staged (``commit`` checks it too).
     """
 
     dataframe: DataFrame
@@ -36,10 +63,14 @@ class StagedWrite:
     done: bool = False
     written: DataFrame | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    _check: Callable[[], None] = field(default=lambda: None, repr=False)
 
     def __post_init__(self) -> None:
         if self.written is None:
             self.written = self.dataframe
+
+    def check(self) -> None:
+        self._check()
 
     def commit(self) -> int:
         if self.done:
@@ -67,8 +98,9 @@ class TableStore(abc.ABC):
         self.warehouse = str(warehouse).rstrip("/")
 
     def table_path(self, layer: str, table: str) -> str:
-        if layer not in LAYERS:
-            raise ValueError(f"unknown layer {layer!r}; expected one of {LAYERS}")
+        # User input is checked by parse_table_name; a bad name here is a bug.
+        if layer not in LAYERS or not TABLE_NAME.fullmatch(table):
+            raise ValueError(f"not a table: {layer!r}.{table!r}; layers are {LAYERS}")
         return f"{self.warehouse}/{layer}/{table}"
 
     @abc.abstractmethod
@@ -123,3 +155,33 @@ class TableStore(abc.ABC):
     def overwrite(self, df: DataFrame, layer: str, table: str, **kwargs) -> int:
         """Stage and publish ``df`` in one go; returns the new version."""
         return self.stage(df, layer, table, **kwargs).commit()
+
+    def publish(self, writes: Sequence[StagedWrite]) -> list[int]:
+        """Commit ``writes`` in order, after checking all of them: a conflict on any publishes none.
+
+        Runs under the warehouse's publish lock, so two runs on one warehouse
+        publish one after the other and the later one finds every table the
+        earlier one changed since it was staged, before it commits anything.
+        On an error the caller aborts the writes not yet committed.
+        """
+        if not writes:
+            return []
+        with publish_lock(self.warehouse):
+            for write in writes:
+                write.check()
+            return [write.commit() for write in writes]
+
+
+@contextmanager
+def publish_lock(warehouse: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``<warehouse>/_publish.lock`` (local warehouses; a no-op on object stores)."""
+    if fcntl is None or ("://" in warehouse and not warehouse.startswith("file://")):
+        yield
+        return
+    path = os.path.join(warehouse.removeprefix("file://"), PUBLISH_LOCK)
+    with writing("the publish lock", path, note=""):
+        handle = open(path, "a")  # noqa: SIM115 - held open for the lock's lifetime
+    with handle:
+        # Blocks while another run publishes (a second or so); released on close or when a process dies.
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

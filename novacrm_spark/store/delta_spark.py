@@ -4,6 +4,9 @@ Used on Databricks or when ``spark-submit`` adds ``--packages io.delta:delta-spa
 Staging caches the DataFrame so the audit and the write read the same data;
 the write is a single ``overwrite`` commit (``partitionBy`` for partitioned
 tables; ``replaceWhere`` on the replaced partitions for a partition replace).
+The commit is refused (:class:`CommitConflictError`) when the table moved
+past the version the write was staged against, or when Delta's own conflict
+check fails a commit racing another writer's.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, SparkSession
 
 from novacrm_spark.errors import TableNotFoundError
+from novacrm_spark.store._errors import conflict, writing
 from novacrm_spark.store._partitions import normalise_partitions
 from novacrm_spark.store.base import StagedWrite, TableStore
 
@@ -65,8 +69,10 @@ class DeltaSparkStore(TableStore):
         observe: Sequence[Column] = (),
     ) -> StagedWrite:
         comments = column_comments or {}
-        for name, comment in comments.items():
-            df = df.withMetadata(name, {**df.schema[name].metadata, "comment": comment})
+        path, name = self.table_path(layer, table), f"{layer}.{table}"
+        read = self.version(layer, table)  # the commit lands on this version or not at all
+        for column, comment in comments.items():
+            df = df.withMetadata(column, {**df.schema[column].metadata, "comment": comment})
         observed, observation = self.observed(df, observe)
         cached = observed.persist()
         num_rows = cached.count()  # fills the cache, and the observation with it
@@ -79,7 +85,24 @@ class DeltaSparkStore(TableStore):
             # The table as the commit will leave it: the other partitions + the new rows.
             view = self.read(layer, table).where(f"NOT ({condition})").unionByName(cached).persist()
 
+        def check() -> None:
+            now = self.version(layer, table)
+            if now != read:
+                raise conflict(name, path, read, now)
+
         def commit() -> int:
+            conflicts = delta_conflicts()
+            try:
+                with writing(f"table {name}", path):
+                    check()
+                    save()
+            except conflicts as exc:
+                raise conflict(name, path, read, self.version(layer, table)) from exc
+            finally:
+                abort()
+            return self.version(layer, table)
+
+        def save() -> None:
             writer = cached.write.format("delta").mode("overwrite")
             if columns:
                 writer = writer.partitionBy(*columns)
@@ -90,9 +113,7 @@ class DeltaSparkStore(TableStore):
                 writer = writer.option("overwriteSchema", "true")
             if description:
                 writer = writer.option("userMetadata", description[:200])
-            writer.save(self.table_path(layer, table))
-            abort()
-            return self.version(layer, table)
+            writer.save(path)
 
         def abort() -> None:
             cached.unpersist()
@@ -100,8 +121,16 @@ class DeltaSparkStore(TableStore):
 
         return StagedWrite(
             dataframe=view, num_rows=num_rows, _commit=commit, _abort=abort, written=cached,
-            metrics=observation.get if observation is not None else {},
+            metrics=observation.get if observation is not None else {}, _check=check,
         )
+
+
+def delta_conflicts() -> tuple[type[Exception], ...]:
+    """Delta's commit-conflict exceptions (``ConcurrentModificationException`` subclasses in the JVM)."""
+    import delta.exceptions.captured  # noqa: F401 - makes PySpark raise these for the JVM's exceptions
+    from delta import exceptions
+
+    return tuple(getattr(exceptions, name) for name in exceptions.__all__)
 
 
 def replace_where(columns: Sequence[str], partitions: set[tuple[str | None, ...]]) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, unquote
@@ -30,7 +29,7 @@ from urllib.parse import quote, unquote
 import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
-from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
+from deltalake.transaction import AddAction
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
@@ -38,15 +37,16 @@ from pyspark.sql.types import StructType
 
 from novacrm_spark.errors import TableNotFoundError
 from novacrm_spark.frames import as_nullable, constant_frame
+from novacrm_spark.store._commit import Commit
+from novacrm_spark.store._errors import writing
 from novacrm_spark.store._partitions import (
     WrittenFile,
     adopt_spark_output,
     normalise_partitions,
-    partition_dir,
-    partition_value,
     remove_files_of_write,
     scratch_dir,
 )
+from novacrm_spark.store._replace import ReplaceBase, partition_columns
 from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
 
 # Delta stores timestamps as Parquet INT64 microseconds (Spark's default is the legacy INT96).
@@ -80,7 +80,7 @@ class EmbeddedStore(TableStore):
         if not self.exists(layer, table):
             raise TableNotFoundError(f"table {layer}.{table} does not exist at {path}; build it first")
         snapshot = DeltaTable(path, version=version)
-        return self._read_files(path, _spark_schema(snapshot), _partition_columns(snapshot), snapshot.file_uris())
+        return self._read_files(path, _spark_schema(snapshot), partition_columns(snapshot), snapshot.file_uris())
 
     def _read_files(
         self, path: str, schema: StructType, partition_by: Sequence[str], files: Sequence[str]
@@ -106,126 +106,70 @@ class EmbeddedStore(TableStore):
         observe: Sequence[Column] = (),
     ) -> StagedWrite:
         path = self.table_path(layer, table)
-        os.makedirs(path, exist_ok=True)
+        name = f"{layer}.{table}"
         columns = list(partition_by or [])
         spark_schema = as_nullable(df.schema)
         arrow_schema = _with_comments(to_arrow_schema(spark_schema), column_comments or {})
         delta_schema = DeltaSchema.from_arrow(arrow_schema)
+        # The version this write follows: its commit lands on it or not at all (see _commit).
+        snapshot = DeltaTable(path) if DeltaTable.is_deltatable(path) else None
         base = None
         if replace_partitions is not None:
             replace = normalise_partitions(columns, replace_partitions)
-            base = _ReplaceBase.of(path, f"{layer}.{table}", columns, replace, delta_schema)
+            base = ReplaceBase.of(snapshot, name, columns, replace, delta_schema)
         write_id = uuid.uuid4().hex
+        with writing(f"table {name}", path):
+            files, metrics = self._write_files(df, observe, path, columns, write_id, name, base)
+        written = self._read_files(path, spark_schema, columns, [os.path.join(path, f.path) for f in files])
+        staged_df = written
+        if base is not None and base.snapshot is not None:
+            # Readers of the staged write see the table as it will be: kept files + the new ones.
+            kept = [os.path.join(path, unquote(p)) for p in base.kept_paths]
+            staged_df = self._read_files(path, spark_schema, columns, kept + [os.path.join(path, f.path) for f in files])
+        commit = Commit(path, name, table, snapshot, base, [_add_action(f) for f in files], delta_schema, columns,
+                        description, write_id)
+        return StagedWrite(
+            dataframe=staged_df,
+            num_rows=sum(f.num_records for f in files),
+            _commit=commit.run,
+            _abort=lambda: remove_files_of_write(path, write_id),
+            written=written,
+            metrics=metrics,
+            _check=commit.check,
+        )
+
+    def _write_files(
+        self, df: DataFrame, observe: Sequence[Column], path: str, columns: list[str], write_id: str, name: str,
+        base: ReplaceBase | None,
+    ) -> tuple[list[WrittenFile], dict[str, Any]]:
+        """The write's Parquet files, in the table folder, checked; on any failure none are left."""
         observed, observation = self.observed(df, [*observe, F.count(F.lit(1)).alias(ROWS_PRODUCED)])
         try:
             files = self._write_parquet(observed, path, columns, write_id)
             metrics = dict(observation.get)
-            _check_rows_adopted(f"{layer}.{table}", metrics.pop(ROWS_PRODUCED), files)
+            _check_rows_adopted(name, metrics.pop(ROWS_PRODUCED), files)
             if base is not None:
                 base.check_files(files)
         except BaseException:
             remove_files_of_write(path, write_id)  # never referenced by the log; tidy up
             raise
-        written = self._read_files(path, spark_schema, columns, [os.path.join(path, f.path) for f in files])
-        adds = [_add_action(f) for f in files]
-        if base is not None and base.snapshot is not None:
-            # Readers of the staged write see the table as it will be: kept files + the new ones.
-            kept = [os.path.join(path, unquote(p)) for p in base.kept_paths]
-            staged_df = self._read_files(path, spark_schema, columns, kept + [os.path.join(path, f.path) for f in files])
-        else:
-            staged_df = written
-
-        def commit() -> int:
-            if base is not None and base.snapshot is not None:
-                # One transaction: remove the replaced partitions' files, add the new ones.
-                base.snapshot.create_write_transaction(
-                    [*base.removes(), *adds], mode="append", schema=delta_schema, partition_by=columns or None
-                )
-                return DeltaTable(path).version()
-            return _overwrite(path, table, adds, delta_schema, columns, description)
-
-        return StagedWrite(
-            dataframe=staged_df,
-            num_rows=sum(f.num_records for f in files),
-            _commit=commit,
-            _abort=lambda: remove_files_of_write(path, write_id),
-            written=written,
-            metrics=metrics,
-        )
-
+        return files, metrics
 
     def _write_parquet(self, df: DataFrame, path: str, columns: list[str], write_id: str) -> list[WrittenFile]:
         """Spark's own Parquet writer, run by the executors; then the files are moved into the table."""
         scratch = scratch_dir(path, write_id)
+        # Made here rather than by Spark: a read-only or forbidden folder fails with its errno, not
+        # Hadoop's "Mkdirs failed". The write ID is new, so appending to the empty folder adds all there is.
+        os.makedirs(scratch)
         if columns:
             # Rows of a partition value go to one task (AQE splits a skewed one), so each
             # partition gets one or a few files instead of one per task.
             df = df.hint("rebalance", *columns)
-        writer = df.write.mode("errorifexists").option("compression", "snappy")
+        writer = df.write.mode("append").option("compression", "snappy")
         if columns:
             writer = writer.partitionBy(*columns)
         writer.parquet(scratch)
         return adopt_spark_output(path, scratch, write_id, columns)
-
-
-class _ReplaceBase:
-    """The published snapshot a partition replace starts from: which files it removes and keeps."""
-
-    def __init__(self, snapshot: DeltaTable | None, name: str, columns: list[str], replace: set) -> None:
-        self.snapshot = snapshot
-        self.name = name
-        self.columns = columns
-        self.replace = replace
-        self.removed: list[tuple[str, int, dict]] = []
-        self.kept_paths: list[str] = []
-        if snapshot is not None:
-            self._split_files()
-
-    @classmethod
-    def of(cls, path: str, name: str, columns: list[str], replace: set, schema: DeltaSchema) -> "_ReplaceBase":
-        if not columns:
-            raise StoreError(f"{name}: replacing partitions needs partition_by columns")
-        if not DeltaTable.is_deltatable(path):
-            return cls(None, name, columns, replace)  # first write: the new files are the whole table
-        snapshot = DeltaTable(path)
-        if _partition_columns(snapshot) != columns:
-            raise StoreError(
-                f"{name}: cannot replace partitions: the table is partitioned by "
-                f"{_partition_columns(snapshot) or 'nothing'}, not {columns}; run a full build"
-            )
-        if snapshot.schema().to_json() != schema.to_json():
-            raise StoreError(f"{name}: cannot replace partitions: the new rows' schema differs from the table's; "
-                             "run a full build")
-        return cls(snapshot, name, columns, replace)
-
-    def _split_files(self) -> None:
-        actions = pa.table(self.snapshot.get_add_actions(flatten=False)).to_pylist()
-        for action in actions:
-            values = action.get("partition") or {}
-            key = tuple(partition_value(values.get(c)) for c in self.columns)
-            if key in self.replace:
-                text_values = dict(zip(self.columns, key))
-                self.removed.append((action["path"], action["size_bytes"], text_values))
-            else:
-                self.kept_paths.append(action["path"])
-
-    def check_files(self, files) -> None:
-        """Every new file must fall in a replaced partition, or it would duplicate a kept one's rows."""
-        for f in files:
-            key = tuple(f.partition_values.get(c) for c in self.columns)
-            if key not in self.replace:
-                raise StoreError(
-                    f"{self.name}: staged rows fall in partition {partition_dir(self.columns, key)}, "
-                    "which is not among the partitions being replaced"
-                )
-
-    def removes(self) -> list[RemoveAction]:
-        # deletion_timestamp is log bookkeeping (vacuum retention), not table data.
-        now = int(time.time() * 1000)
-        return [
-            RemoveAction(path=p, data_change=True, deletion_timestamp=now, size=size, partition_values=values)
-            for p, size, values in self.removed
-        ]
 
 
 def _check_rows_adopted(table: str, produced: int, files: list[WrittenFile]) -> None:
@@ -257,10 +201,6 @@ def _spark_schema(snapshot: DeltaTable) -> StructType:
     return StructType.fromJson(json.loads(snapshot.schema().to_json()))
 
 
-def _partition_columns(snapshot: DeltaTable) -> list[str]:
-    return list(snapshot.metadata().partition_columns)
-
-
 def _add_action(f: WrittenFile) -> AddAction:
     return AddAction(
         # Delta log paths are URIs: a partition value's Hive escape (%3A) is escaped once more.
@@ -271,28 +211,6 @@ def _add_action(f: WrittenFile) -> AddAction:
         data_change=True,
         stats=json.dumps({"numRecords": f.num_records}),
     )
-
-
-def _overwrite(
-    path: str, table: str, adds: list[AddAction], schema: DeltaSchema, columns: list[str], description: str | None
-) -> int:
-    """Commit ``adds`` as the whole new version of the table."""
-    if DeltaTable.is_deltatable(path):
-        current = DeltaTable(path)
-        # Same schema (column comments included), partitioning and description: a plain data commit.
-        same_metadata = (
-            current.metadata().description == description
-            and _partition_columns(current) == columns
-            and current.schema().to_json() == schema.to_json()
-        )
-        if same_metadata:
-            current.create_write_transaction(adds, mode="overwrite", schema=schema, partition_by=columns or None)
-            return DeltaTable(path).version()
-    # New table, or a schema, partitioning or description change: replace the metadata in the same commit.
-    create_table_with_add_actions(
-        path, schema, adds, mode="overwrite", partition_by=columns or None, name=table, description=description
-    )
-    return DeltaTable(path).version()
 
 
 def _with_comments(schema: pa.Schema, comments: Mapping[str, str]) -> pa.Schema:
