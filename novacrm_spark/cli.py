@@ -15,22 +15,35 @@ from typing import Any
 
 import click
 
-from novacrm_spark.cli_options import make_settings, settings_options
-from novacrm_spark.errors import NovaCrmError
+from novacrm_spark.cli_options import date_option, make_settings, settings_options, warehouse_errors
+from novacrm_spark.errors import ConfigError, NovaCrmError, SelectionError, environment_problem
 from novacrm_spark.quality.cli import docs
 from novacrm_spark.report.commands import report
 from novacrm_spark.serving.commands import register, serve, sql
 
 
 class NovaCrmGroup(click.Group):
-    """Expected errors print one clear line and exit 2, without a traceback."""
+    """Expected errors print one clear line and exit 2, without a traceback.
+
+    So do OS errors that are the machine's state (a read-only or full disk, no
+    permission) wherever a command meets them; any other exception is a bug.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except NovaCrmError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            fail(str(exc))
+        except OSError as exc:
+            problem = environment_problem(exc)
+            if problem is None:
+                raise
+            fail(f"{exc.filename}: {problem}" if exc.filename else problem)
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 @click.group(cls=NovaCrmGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -61,7 +74,7 @@ def main() -> None:
     metavar="NAME[+]",
     help="Build only this model (repeatable); NAME+ adds everything downstream of it.",
 )
-@click.option("--as-of", "as_of_date", metavar="YYYY-MM-DD", help="As-of date. Default: latest date in the data.")
+@date_option("--as-of", "as_of_date", help="As-of date, YYYY-MM-DD. Default: latest date in the data.")
 @click.option("--input", "input_dir", metavar="DIR", help="Folder holding the five raw_*.csv exports.")
 @click.option(
     "--incremental",
@@ -98,7 +111,8 @@ def run(
         parallel_models=parallel_models,
     )
     spark = build_spark_session(settings)
-    result = run_pipeline(spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental)
+    with warehouse_errors(settings.warehouse):
+        result = run_pipeline(spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental)
     if not result.ok:
         sys.exit(1)
 
@@ -112,13 +126,14 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
     from novacrm_spark.registry import all_models
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
+    from novacrm_spark.store.base import parse_table_name
 
     settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
     models = all_models()
-    layer, _, name = table.rpartition(".")
-    if not layer:
+    layer, name = parse_table_name(table)  # before Spark starts: a bad name fails at once
+    if layer is None:
         if name not in models:
-            raise NovaCrmError(f"no model named {name!r}; use LAYER.NAME for quarantine tables")
+            raise SelectionError(f"no model named {name!r}; use LAYER.NAME for quarantine tables")
         layer = models[name].layer
     spark = build_spark_session(settings)
     store = open_store(spark, settings.warehouse, settings.engine)
@@ -132,8 +147,8 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
 @main.command()
 @click.option("--accounts", default=150, show_default=True, help="Number of accounts.")
 @click.option("--seed", default=7, show_default=True, help="Random seed: same seed, same bytes.")
-@click.option("--as-of", "as_of", default="2025-01-31", show_default=True, help="Last date of the data.")
-@click.option("--start", default="2023-01-01", show_default=True, help="First signup date.")
+@date_option("--as-of", "as_of", default="2025-01-31", show_default=True, help="Last date of the data.")
+@date_option("--start", default="2023-01-01", show_default=True, help="First signup date.")
 @click.option(
     "--dirty-rate",
     default=0.005,
@@ -144,21 +159,13 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 def generate(accounts, seed, as_of, start, dirty_rate, out_dir) -> None:
     """Write five realistic raw NovaCRM exports (CSV) for demos, tests and benchmarks."""
-    import datetime as dt
-
     from novacrm_spark.datagen import GeneratorConfig
     from novacrm_spark.datagen import generate as generate_data
 
     try:
-        config = GeneratorConfig(
-            accounts=accounts,
-            seed=seed,
-            as_of=dt.date.fromisoformat(as_of),
-            start=dt.date.fromisoformat(start),
-            dirty_rate=dirty_rate,
-        )
+        config = GeneratorConfig(accounts=accounts, seed=seed, as_of=as_of, start=start, dirty_rate=dirty_rate)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     counts = generate_data(config, out_dir, progress=click.echo)
     for name, rows in counts.items():
         click.echo(f"{name:<28} {rows:>10,} rows")

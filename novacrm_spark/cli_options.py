@@ -6,12 +6,14 @@ from :mod:`novacrm_spark.cli`, which imports them to register their commands.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
-from novacrm_spark.config import DEFAULT_CONFIG, Settings, load_settings
+from novacrm_spark.config import DEFAULT_CONFIG, Settings, load_settings, parse_date
+from novacrm_spark.errors import WarehouseError, environment_problem
 
 
 def settings_options(fn: Callable) -> Callable:
@@ -37,3 +39,28 @@ def make_settings(config_file: str | None, **overrides: Any) -> Settings:
     if config_file is None and Path(DEFAULT_CONFIG).is_file():
         config_file = DEFAULT_CONFIG
     return load_settings(config_file, overrides)
+
+
+def date_option(flag: str, *names: str, **kwargs: Any) -> Callable:
+    """A ``YYYY-MM-DD`` option: anything else (``20240131``, ``2024-02-30``) is an error naming the flag."""
+
+    def to_date(_ctx: click.Context, _param: click.Parameter, value: str | None):
+        return None if value is None else parse_date(flag, value)
+
+    return click.option(flag, *names, metavar="YYYY-MM-DD", callback=to_date, **kwargs)
+
+
+@contextmanager
+def warehouse_errors(warehouse: str) -> Iterator[None]:
+    """A read-only or full disk met outside the store (run results, watermark) names the warehouse.
+
+    The store names the table it was writing; an OSError raised here without a
+    file name (a failed ``write``) would otherwise name nothing.
+    """
+    try:
+        yield
+    except OSError as exc:
+        problem = environment_problem(exc)
+        if problem is None:
+            raise
+        raise WarehouseError(f"cannot write {exc.filename or f'to the warehouse {warehouse}'}: {problem}") from exc
