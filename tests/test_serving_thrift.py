@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 from deltalake import DeltaTable
 
+from hostile_sql import HOSTILE, fill
 from novacrm_spark.cli import main
 from novacrm_spark.serving.daemon import Signals, serve_until_stopped, wait
 from novacrm_spark.serving.thrift import check_port_free, hive_conf, jdbc_url
@@ -52,19 +53,35 @@ def risk_counts(warehouse: Path) -> dict[str, int]:
     return dict(Counter(table.column("risk_level").to_pylist()))
 
 
-def beeline(port: int, query: str) -> list[dict[str, str]]:
-    """Run ``query`` through beeline (HiveServer2 JDBC) and return its rows."""
+USER, PASSWORD = "bi-reader", "Correct-Horse-Battery-7"  # beeline splits arguments on spaces
+
+
+def run_beeline(port: int, *args: str, user: str = USER, password: str = PASSWORD) -> subprocess.CompletedProcess:
     env = {**os.environ, "SPARK_HOME": str(BEELINE.parent.parent)}
-    command = [str(BEELINE), "-u", jdbc_url("localhost", port), "-n", "novacrm-test"]
-    command += ["--silent=true", "--outputformat=csv2", "-e", query]
-    done = subprocess.run(
+    command = [str(BEELINE), "-u", jdbc_url("localhost", port), "-n", user, "-p", password]
+    command += ["--silent=true", "--outputformat=csv2", *args]
+    return subprocess.run(
         command, capture_output=True, text=True, timeout=QUERY_TIMEOUT, stdin=subprocess.DEVNULL, env=env
     )
+
+
+def beeline(port: int, query: str) -> list[dict[str, str]]:
+    """Run ``query`` through beeline (HiveServer2 JDBC) and return its rows."""
+    done = run_beeline(port, "-e", query)
     assert done.returncode == 0, f"beeline failed:\n{done.stdout}\n{done.stderr[-3000:]}"
     # beeline echoes its prompt in front of the first line it prints under -e
     lines = [PROMPT.sub("", line) for line in done.stdout.splitlines() if "\r" not in line]
     lines = [line for line in lines if line.strip()]
     return list(csv.DictReader(io.StringIO("\n".join(lines))))
+
+
+def table_versions(warehouse: Path) -> dict[str, int]:
+    return {
+        f"{layer.name}.{table.name}": DeltaTable(str(table)).version()
+        for layer in warehouse.iterdir()
+        if layer.name in ("staging", "core", "marts", "quarantine")
+        for table in layer.iterdir()
+    }
 
 
 def as_counts(rows: list[dict[str, str]]) -> dict[str, int]:
@@ -120,6 +137,45 @@ def served_copy(built_warehouse, tmp_path):
     return copy
 
 
+def listening_addresses(pid: int) -> set[str]:
+    """Local IPs of the TCP sockets ``pid`` listens on (its fds matched to /proc/net/tcp{,6})."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.add(hex_ip(fields[1].split(":")[0]))
+    return found
+
+
+def hex_ip(text: str) -> str:
+    """/proc/net's little-endian hex address as text (IPv4-mapped IPv6 as its IPv4)."""
+    import ipaddress
+
+    raw = bytes.fromhex(text)
+    if len(raw) == 4:
+        return str(ipaddress.IPv4Address(raw[::-1]))
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    address = ipaddress.IPv6Address(words)
+    return str(address.ipv4_mapped or address)
+
+
+def hostile_errors(port: int, statements: list[str], tmp_path: Path) -> str:
+    """Send every statement in one beeline session (--force goes on after each error); its output."""
+    script = tmp_path / "hostile.sql"
+    script.write_text("".join(f"{statement};\n" for statement in statements))
+    done = run_beeline(port, "--force=true", "-f", str(script))
+    return done.stdout + done.stderr
+
+
 @pytest.mark.skipif(not BEELINE.exists(), reason="pyspark ships no beeline")
 def test_serve_answers_beeline_refreshes_on_new_versions_and_stops_cleanly(spark, served_copy, tmp_path):
     port = free_port()
@@ -128,15 +184,35 @@ def test_serve_answers_beeline_refreshes_on_new_versions_and_stops_cleanly(spark
     log = tmp_path / "serve.log"
     command = [sys.executable, "-c", "from novacrm_spark.cli import main; main()", "serve"]
     command += ["--port", str(port), "--warehouse", str(served_copy), "--master", "local[2]", "--poll-seconds", "3600"]
+    env = {**os.environ, "NOVACRM_SERVE_USER": USER, "NOVACRM_SERVE_PASSWORD": PASSWORD}
     with open(log, "w") as out, open(log.with_suffix(".err"), "w") as err:
-        server = subprocess.Popen(command, cwd=workdir, stdout=out, stderr=err, start_new_session=True)
+        server = subprocess.Popen(command, cwd=workdir, stdout=out, stderr=err, start_new_session=True, env=env)
     try:
         started = wait_for_line(log, "JDBC URL: " + jdbc_url("localhost", port), server, START_TIMEOUT)
         assert "marts: " in started and "churn_risk_view" in started
+        assert PASSWORD not in started
 
         before = risk_counts(served_copy)
         assert len(before) > 1, "the sample should hold several risk levels"
         assert as_counts(beeline(port, RISK_QUERY)) == before
+
+        # Credentials: a wrong password or user name gets no session.
+        for user, password in ((USER, "wrong"), ("someone", PASSWORD), (USER, "")):
+            refused = run_beeline(port, "-e", "SELECT 1", user=user, password=password)
+            assert "Error validating the login" in refused.stdout + refused.stderr
+
+        # Read-only: every hostile statement gets an error reply; nothing changes or appears.
+        outside = tmp_path / "outside"
+        versions_before = table_versions(served_copy)
+        output = hostile_errors(port, [fill(s, outside, served_copy) for s in HOSTILE], tmp_path)
+        assert output.count("Error: ") == len(HOSTILE), output[-3000:]
+        assert output.count("refused: ") >= len(HOSTILE) - 2  # MERGE/ALTER TABLE on a view: Spark refuses first
+        assert table_versions(served_copy) == versions_before and not outside.exists()
+        assert as_counts(beeline(port, RISK_QUERY)) == before  # still serving, same data
+
+        # Every socket of the serving processes listens on the configured host only.
+        for pid in [server.pid, *jvm_children(server.pid)]:
+            assert listening_addresses(pid) <= {"127.0.0.1"}, pid
 
         # Publish a new version holding one risk level only, then ask for a refresh (SIGHUP):
         # the poll interval is an hour, so only the signal can explain the change.
@@ -151,9 +227,11 @@ def test_serve_answers_beeline_refreshes_on_new_versions_and_stops_cleanly(spark
 
         jvms = jvm_children(server.pid)
         assert jvms, "the Spark driver JVM should be a child of the server process"
-        server.send_signal(signal.SIGTERM)
+        # Ctrl-C: PySpark sets its own SIGINT handler when it starts; serve takes it back.
+        server.send_signal(signal.SIGINT)
         assert server.wait(timeout=STOP_TIMEOUT) == 0
-        assert "SIGTERM received" in log.read_text() and log.read_text().rstrip().endswith("Stopped.")
+        assert "SIGINT received" in log.read_text() and log.read_text().rstrip().endswith("Stopped.")
+        assert "Traceback" not in log.with_suffix(".err").read_text()
         assert all(gone(pid, STOP_TIMEOUT) for pid in jvms), "a JVM outlived the server"
         check_port_free("localhost", port)  # the port is released
         assert os.listdir(workdir) == []  # no derby.log, metastore_db or spark-warehouse left behind
@@ -169,9 +247,32 @@ def test_serve_on_a_busy_port_fails_fast_with_a_clear_message(tmp_path):
         busy.bind(("localhost", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(main, ["serve", "--port", str(port), "--warehouse", str(tmp_path / "warehouse")])
+        result = CliRunner().invoke(main, ["serve", "--port", str(port), "--no-auth", "--warehouse", str(tmp_path / "warehouse")])
     assert result.exit_code == 2
     assert f"cannot listen on localhost:{port}" in result.stderr and "--port" in result.stderr
+
+
+def test_serve_without_credentials_or_with_no_auth_off_loopback_refuses_before_spark(tmp_path, monkeypatch):
+    (tmp_path / "warehouse").mkdir()
+    monkeypatch.delenv("NOVACRM_SERVE_PASSWORD", raising=False)
+    args = ["serve", "--warehouse", str(tmp_path / "warehouse"), "--port", str(free_port())]
+    missing = CliRunner().invoke(main, args)
+    assert missing.exit_code == 2 and "serve needs credentials" in missing.stderr
+    exposed = CliRunner().invoke(main, [*args, "--no-auth", "--host", "0.0.0.0"])
+    assert exposed.exit_code == 2 and "--no-auth is allowed only on a loopback host" in exposed.stderr
+
+
+def test_claim_takes_sigint_back_from_pyspark():
+    previous = signal.getsignal(signal.SIGINT)
+    signals = Signals.install()
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as SparkContext does on start
+        signals.claim()
+        os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        signals.restore()
+    assert signals.stop == "SIGINT"
+    assert signal.getsignal(signal.SIGINT) == previous  # restore() puts back what was there first
 
 
 def test_serve_on_a_missing_warehouse_fails_fast(tmp_path):

@@ -28,13 +28,24 @@ from novacrm_spark.serving.output import FORMATS, render
 from novacrm_spark.store.base import LAYERS
 
 
-def serving_settings(settings: Settings, scratch_dir: str) -> Settings:
-    """The settings of a serving session: Spark's own catalog in memory, its folders in ``scratch_dir``."""
+def serving_settings(settings: Settings, scratch_dir: str, host: str = "localhost") -> Settings:
+    """The settings of a serving session: Spark's own catalog in memory, its folders in ``scratch_dir``.
+
+    The driver's own sockets (RPC, block manager) bind to ``host`` too, and there is no UI.
+    """
+    from novacrm_spark.serving.auth import bind_address
+
+    address = bind_address(host)
     conf = {
         "spark.sql.warehouse.dir": os.path.join(scratch_dir, "spark-warehouse"),
         **settings.spark_conf,
         # The views live in this process only; a Hive metastore would leave metastore_db/ behind.
         "spark.sql.catalogImplementation": "in-memory",
+        "spark.driver.bindAddress": address,
+        "spark.driver.host": address,
+        "spark.ui.enabled": "false",
+        # One Spark session per JDBC connection: each is guarded (a shared one would be ours).
+        "spark.sql.hive.thriftServer.singleSession": "false",
     }
     return dataclasses.replace(settings, spark_conf=conf)
 
@@ -62,8 +73,15 @@ def _echo_err(line: str) -> None:
     "--host",
     default="localhost",
     show_default=True,
-    help="Address to listen on. The server has no authentication: keep it on localhost unless a firewall guards it.",
+    help="Address every socket of the server listens on (JDBC port and Spark's own).",
 )
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False),
+    help="File whose first line is the password clients must give (else $NOVACRM_SERVE_PASSWORD; "
+    "user name $NOVACRM_SERVE_USER, default novacrm).",
+)
+@click.option("--no-auth", is_flag=True, help="Accept any client without credentials (loopback host only).")
 @click.option(
     "--poll-seconds",
     default=5.0,
@@ -71,26 +89,37 @@ def _echo_err(line: str) -> None:
     type=click.FloatRange(min=0.2),
     help="How often to look for newly published table versions.",
 )
-def serve(config_file, warehouse, engine, master, port, host, poll_seconds) -> None:
-    """Serve every published table over JDBC/ODBC (Spark Thrift server, HiveServer2 protocol).
+def serve(config_file, warehouse, engine, master, port, host, password_file, no_auth, poll_seconds) -> None:
+    """Serve every published table, read-only, over JDBC/ODBC (Spark Thrift server, HiveServer2 protocol).
 
-    Tables are named LAYER.TABLE (e.g. marts.churn_risk_view). Connect with
-    `beeline -u jdbc:hive2://localhost:10000/default` or a BI tool's Spark/Hive
-    connector. A new table version is picked up within --poll-seconds;
-    `kill -HUP <pid>` refreshes at once. Ctrl-C or SIGTERM stops the server.
+    Tables are named LAYER.TABLE (e.g. marts.churn_risk_view). Clients log in
+    with the serving user name and password: `beeline -u
+    jdbc:hive2://localhost:10000/default -n novacrm -p "$NOVACRM_SERVE_PASSWORD"`,
+    or a BI tool's Spark/Hive connector. Only queries, SHOW, DESCRIBE, EXPLAIN,
+    USE and SET of spark.sql settings are accepted. A new table version is
+    picked up within --poll-seconds; `kill -HUP <pid>` refreshes at once.
+    Ctrl-C or SIGTERM stops the server.
     """
+    from novacrm_spark.serving.auth import choose_auth
     from novacrm_spark.serving.daemon import Signals, serve_until_stopped
     from novacrm_spark.serving.thrift import check_port_free
 
     settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
     check_warehouse(settings.warehouse)
+    auth = choose_auth(host, no_auth, password_file, settings.spark_conf)
     check_port_free(host, port)  # before the slow Spark start
+    if auth.kind == "none":
+        _echo_err(f"warning: --no-auth: any local user or program can query the tables on {host}:{port}")
     signals = Signals.install()
     scratch = tempfile.mkdtemp(prefix="novacrm-serve-")
     spark = server = None
     try:
-        spark, server, catalog = _start(settings, host, port, scratch, poll_seconds)
-        stopped_by = serve_until_stopped(catalog.refresh, signals, poll_seconds, click.echo)
+        try:
+            spark, server, catalog = _start(settings, host, port, scratch, poll_seconds, auth)
+            signals.claim()
+            stopped_by = signals.stop or serve_until_stopped(catalog.refresh, signals, poll_seconds, click.echo)
+        except KeyboardInterrupt:  # Ctrl-C while PySpark's own SIGINT handler was in place (start-up)
+            stopped_by = "SIGINT"
         click.echo(f"{stopped_by} received: stopping the server")
     finally:
         if server is not None:
@@ -102,17 +131,23 @@ def serve(config_file, warehouse, engine, master, port, host, poll_seconds) -> N
     click.echo("Stopped.")
 
 
-def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds: float):
+def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds: float, auth):
+    from novacrm_spark.serving.auth import password_check_conf
+    from novacrm_spark.serving.guard import install_read_only_guard
     from novacrm_spark.serving.thrift import start_thrift_server
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
 
-    spark = build_spark_session(serving_settings(settings, scratch))
+    serving = serving_settings(settings, scratch, host)
+    if auth.credentials is not None:
+        serving = dataclasses.replace(serving, spark_conf={**serving.spark_conf, **password_check_conf(scratch, serving.spark_conf)})
+    spark = build_spark_session(serving)
     try:
         store = open_store(spark, settings.warehouse, settings.engine)
         catalog = ServingCatalog(spark, store, scratch, log=_echo_err)
         catalog.refresh()
-        server = start_thrift_server(spark, host, port, scratch)
+        install_read_only_guard(spark, settings.warehouse, LAYERS)  # every JDBC session from now on
+        server = start_thrift_server(spark, host, port, scratch, auth)
     except BaseException:
         spark.stop()
         raise
@@ -122,7 +157,8 @@ def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds:
     if not catalog.served:
         click.echo("  (none yet: tables are picked up as soon as they are published)")
     click.echo(f"JDBC URL: {server.url}")
-    click.echo(f"  beeline -u {server.url} -n $USER")
+    login = {"password": f" -n {auth.credentials.user if auth.credentials else ''} -p <password>", "none": ""}
+    click.echo(f"  beeline -u {server.url}{login.get(auth.kind, '')}  (read-only: queries, SHOW, DESCRIBE, EXPLAIN)")
     click.echo(
         f"New table versions are picked up within {poll_seconds:g}s; "
         f"kill -HUP {os.getpid()} refreshes now; Ctrl-C or kill {os.getpid()} stops."
@@ -152,10 +188,10 @@ def sql(config_file, warehouse, engine, master, query, fmt, limit) -> None:
 
     Tables are named LAYER.TABLE, as in `novacrm serve`, e.g.
     `novacrm sql "SELECT risk_level, count(*) AS n FROM marts.churn_risk_view GROUP BY risk_level"`.
-    QUERY `-` reads the query from standard input.
+    QUERY `-` reads the query from standard input. Read-only: a statement that
+    would write, create, drop, cache, load or read files directly is refused (exit 2).
     """
-    from pyspark.errors import PySparkException
-
+    from novacrm_spark.serving.guard import install_read_only_guard
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
 
@@ -171,15 +207,25 @@ def sql(config_file, warehouse, engine, master, query, fmt, limit) -> None:
             catalog.refresh()
             require_tables(catalog)
             _quiet_query_error_logs()
-            try:
-                result = render(spark.sql(query), fmt, limit)
-            except PySparkException as exc:
-                raise ServingError(f"query failed: {query_error(exc)}") from None
+            result = answer(install_read_only_guard(spark, settings.warehouse, LAYERS), query, fmt, limit)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     click.echo(result.text)
     if result.truncated:
         _echo_err(f"(only the first {limit} rows are shown; raise --limit for more)")
+
+
+def answer(reader, query: str, fmt: str = "table", limit: int = 1000):
+    """Run ``query`` on a guarded session and render it; a refusal or failure is one ServingError."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    from novacrm_spark.serving.guard import is_refusal
+
+    try:
+        return render(reader.sql(query), fmt, limit)
+    except (PySparkException, Py4JJavaError) as exc:
+        raise ServingError(is_refusal(exc) or f"query failed: {query_error(exc)}") from None
 
 
 def _quiet_query_error_logs() -> None:

@@ -33,11 +33,17 @@ class Signals:
     @classmethod
     def install(cls) -> "Signals":
         flags = cls()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            flags._previous[number] = signal.signal(number, flags._on_stop)
-        if hasattr(signal, "SIGHUP"):
-            flags._previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, flags._on_refresh)
+        flags.claim()
         return flags
+
+    def claim(self) -> None:
+        """(Re)take the handlers: PySpark sets its own SIGINT handler when its context starts."""
+        handlers = {signal.SIGINT: self._on_stop, signal.SIGTERM: self._on_stop}
+        if hasattr(signal, "SIGHUP"):
+            handlers[signal.SIGHUP] = self._on_refresh
+        for number, handler in handlers.items():
+            previous = signal.signal(number, handler)
+            self._previous.setdefault(number, previous)
 
     def _on_stop(self, number: int, frame: Any) -> None:
         self.stop = signal.Signals(number).name

@@ -8,7 +8,7 @@ put one view per table.
 
 Example::
 
-    >>> server = start_thrift_server(spark, "localhost", 10000, scratch_dir="/tmp/serve")
+    >>> server = start_thrift_server(spark, "localhost", 10000, "/tmp/serve", AuthMode("none"))
     >>> server.url
     'jdbc:hive2://localhost:10000/default'
     >>> server.stop()
@@ -23,6 +23,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from novacrm_spark.serving.auth import AuthMode, install_password_check
 from novacrm_spark.serving.errors import ServingError
 
 def jdbc_url(host: str, port: int) -> str:
@@ -79,17 +80,23 @@ class ThriftServer:
             self.handle = None
 
 
-def start_thrift_server(spark: SparkSession, host: str, port: int, scratch_dir: str) -> ThriftServer:
-    """Start the server on ``host:port`` over ``spark``'s catalog; returns once it listens."""
+def start_thrift_server(spark: SparkSession, host: str, port: int, scratch_dir: str, auth: AuthMode) -> ThriftServer:
+    """Start the server on ``host:port`` over ``spark``'s catalog; returns once it listens.
+
+    Each JDBC/ODBC session is a new Spark session of ``spark``, so the read-only
+    guard installed on ``spark`` (:mod:`novacrm_spark.serving.guard`) holds for all of them.
+    """
     check_port_free(host, port)
     jvm = spark.sparkContext._jvm  # noqa: SLF001 - py4j is the only way to reach the server class
     # Derby (Hive's execution metastore) writes derby.log into the current directory unless told.
     jvm.java.lang.System.setProperty("derby.stream.error.file", os.path.join(scratch_dir, "derby.log"))
-    for key, value in hive_conf(host, port, scratch_dir).items():
+    for key, value in {**hive_conf(host, port, scratch_dir), **auth.hive_conf()}.items():
         # The server builds its Hive configuration from the session's SQL conf.
         spark.conf.set(key, value)
         if value.startswith(scratch_dir):
             os.makedirs(value, exist_ok=True)  # Hive logs errors for missing ones
+    if auth.credentials is not None:
+        install_password_check(spark, auth.credentials)
     try:
         server_class = jvm.org.apache.spark.sql.hive.thriftserver.HiveThriftServer2
         handle = server_class.startWithContext(spark._jsparkSession.sqlContext())  # noqa: SLF001
