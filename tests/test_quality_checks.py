@@ -98,6 +98,19 @@ def test_accepted_values_lets_nulls_pass(spark, table):
     assert_df_equality(failing_rows(bad, check), spark.createDataFrame([("A4", "platinum", 1, 0, 1)], SCHEMA))
 
 
+def test_accepted_values_patterns_accept_whole_matches_only(spark):
+    check = only_check(contract([{"accepted_values": {
+        "columns": ["plan_tier"], "values": ["starter"], "patterns": [r"tier \(\d+\)"],
+    }}]))
+    rows = [("A1", "starter", 1, 0, 1), ("A2", "tier (12)", 1, 0, 1), ("A3", "tier (x)", 1, 0, 1),
+            ("A4", "old tier (3)", 1, 0, 1), ("A5", "tier (3) and more", 1, 0, 1)]
+
+    failing = failing_rows(spark.createDataFrame(rows, SCHEMA), check).select("account_id")
+    assert_df_equality(failing, spark.createDataFrame([("A3",), ("A4",), ("A5",)], "account_id string"),
+                       ignore_row_order=True)
+    assert check.patterns == (r"tier \(\d+\)",)
+
+
 def test_relationships_is_an_anti_join_against_the_parent(spark, table):
     check = only_check(contract([{"relationships": {"columns": ["account_id"], "to": "accounts", "field": "account_id"}}]))
     parents = {"accounts": spark.createDataFrame([("A1",), ("A2",), ("A3",)], PARENT_SCHEMA)}

@@ -217,7 +217,10 @@ def failure_flag(check: Check, params: Mapping[str, Any] | None = None) -> Colum
     if check.kind == "not_null":
         return column.isNull()
     if check.kind == "accepted_values":
-        return F.coalesce(~column.isin(*check.values), F.lit(False))
+        accepted = column.isin(*check.values)
+        for pattern in check.patterns:
+            accepted = accepted | column.rlike(f"^(?:{pattern})$")
+        return F.coalesce(~accepted, F.lit(False))
     if check.kind == "range":
         low = column < F.lit(check.min) if check.min is not None else F.lit(False)
         high = column > F.lit(check.max) if check.max is not None else F.lit(False)

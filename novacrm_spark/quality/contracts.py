@@ -25,7 +25,8 @@ column's Spark type, and lists checks::
       accounts: {description: ..., columns: ..., checks: ...}
 
 Check kinds: ``not_null``, ``unique`` (a column, or ``{columns: [...]}`` at
-table level), ``accepted_values`` (a list, or ``{values: [...]}``),
+table level), ``accepted_values`` (a list, or ``{values: [...]}``, optionally with
+``patterns: [...]``, Java regular expressions a whole value may match instead),
 ``relationships`` (``{to: <model>, field: <column>}``), ``range``
 (``{min: 0, max: 100}``, inclusive, nulls pass) and ``expression`` (``{name:,
 sql:}``: a Spark SQL boolean that must hold on every row; a null result fails
@@ -70,7 +71,7 @@ PLACEHOLDERS = ("as_of_date", "as_of_month")
 _OPTIONS = {
     "not_null": set(),
     "unique": set(),
-    "accepted_values": {"values"},
+    "accepted_values": {"values", "patterns"},
     "relationships": {"to", "field"},
     "range": {"min", "max"},
     "expression": {"name", "sql", "null_passes"},
@@ -89,6 +90,7 @@ class Check:
     columns: tuple[str, ...] = ()
     severity: str = "error"
     values: tuple[Any, ...] = ()
+    patterns: tuple[str, ...] = ()  # accepted_values: regexes a whole value may match instead
     to: str | None = None
     field: str | None = None
     min: float | None = None
@@ -262,6 +264,7 @@ def parse_check(entry: Any, where: str, column: str | None) -> Check:
         columns=columns,
         severity=severity,
         values=tuple(options.get("values") or ()),
+        patterns=tuple(str(p) for p in options.get("patterns") or ()),
         to=options.get("to"),
         field=options.get("field") or (column if kind == "relationships" else None),
         min=options.get("min"),

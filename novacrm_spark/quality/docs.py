@@ -103,7 +103,7 @@ def _link(name: str, models: Mapping[str, Model]) -> str:
 def _check_text(check: Check) -> str:
     text = f"`{check.name}`"
     if check.kind == "accepted_values":
-        text += ": " + ", ".join(str(v) for v in check.values)
+        text += ": " + ", ".join([str(v) for v in check.values] + [f"`{_cell(p)}` (pattern)" for p in check.patterns])
     elif check.kind == "expression":
         text += f": `{_cell(check.sql)}`" + (" (null passes)" if check.null_passes else "")
     if check.severity == "warn":
