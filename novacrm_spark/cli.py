@@ -74,7 +74,7 @@ def main() -> None:
     metavar="NAME[+]",
     help="Build only this model (repeatable); NAME+ adds everything downstream of it.",
 )
-@date_option("--as-of", "as_of_date", help="As-of date, YYYY-MM-DD. Default: latest date in the data.")
+@date_option("--as-of", "as_of_date", help="As-of date (YYYY-MM-DD only). Default: latest date in the data.")
 @click.option("--input", "input_dir", metavar="DIR", help="Folder holding the five raw_*.csv exports.")
 @click.option(
     "--incremental",
