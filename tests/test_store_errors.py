@@ -252,3 +252,12 @@ def test_delta_spark_full_disk_is_named(spark, delta_spark_store):
 
     with pytest.raises(WarehouseError, match=r"^cannot write table core\.t at .*/wh/core/t: no space left on device; "):
         staged.commit()
+
+
+def test_a_table_folder_is_one_folder_inside_its_layer(store):
+    assert store.table_path("core", "my-table") == f"{store.warehouse}/core/my-table"  # placed by hand; served too
+    for bad in ("..", "../marts", ".hidden", "a/b", ""):
+        with pytest.raises(ValueError, match="not a table"):
+            store.table_path("core", bad)
+    with pytest.raises(ValueError, match="not a table"):
+        store.table_path("..", "x")

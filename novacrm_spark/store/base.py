@@ -20,8 +20,11 @@ except ImportError:  # Windows: no advisory locks; Delta's own conflict check st
     fcntl = None
 
 LAYERS = ("staging", "core", "marts", "quarantine")
-# A table's folder: a plain identifier, so no name can reach outside its layer's folder.
+# A table name as typed (``show``): a plain identifier, like every model's.
 TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A table's folder: any single folder name (tables placed by hand, e.g. ``my-table``, are served
+# too), but never a path or a hidden name, so no table can reach outside its layer's folder.
+TABLE_FOLDER = re.compile(r"[^/\\.][^/\\]*")
 PUBLISH_LOCK = "_publish.lock"
 
 
@@ -99,7 +102,7 @@ class TableStore(abc.ABC):
 
     def table_path(self, layer: str, table: str) -> str:
         # User input is checked by parse_table_name; a bad name here is a bug.
-        if layer not in LAYERS or not TABLE_NAME.fullmatch(table):
+        if layer not in LAYERS or not TABLE_FOLDER.fullmatch(table):
             raise ValueError(f"not a table: {layer!r}.{table!r}; layers are {LAYERS}")
         return f"{self.warehouse}/{layer}/{table}"
 
