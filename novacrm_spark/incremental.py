@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import parse_timestamp
+from novacrm_spark.registry import COLLAPSED
 from novacrm_spark.sources import RawFile
 
 PARTITION_COLUMN = "event_month"
@@ -146,12 +147,33 @@ def conflict_quarantine(cleaned_raw: DataFrame, conflicting: DataFrame, loaded_a
 
 
 def affected_months(to_add: DataFrame, quarantined: DataFrame) -> DataFrame:
-    """The distinct event months of new accepted rows and of new quarantined rows (those with a valid time)."""
-    added = with_event_month(to_add).select(PARTITION_COLUMN)
+    """The event months of new accepted and new quarantined rows (those with a valid time),
+    with ``added``: how many new accepted rows each month gets.
+
+    Example: to_add in 2024-03 (two rows), a quarantined row in 2024-04 -> (2024-03-01, 2), (2024-04-01, 0).
+    """
+    added = with_event_month(to_add).select(PARTITION_COLUMN, F.lit(1).alias("added"))
     rejected = quarantined.select(
-        F.trunc(F.to_date(parse_timestamp(F.col("event_timestamp"))), "month").alias(PARTITION_COLUMN)
+        F.trunc(F.to_date(parse_timestamp(F.col("event_timestamp"))), "month").alias(PARTITION_COLUMN),
+        F.lit(0).alias("added"),
     )
-    return added.unionByName(rejected).where(F.col(PARTITION_COLUMN).isNotNull()).distinct()
+    months = added.unionByName(rejected).where(F.col(PARTITION_COLUMN).isNotNull())
+    return months.groupBy(PARTITION_COLUMN).agg(F.sum("added").alias("added"))
+
+
+def rows_read(validated: DataFrame) -> int:
+    """Data rows of the files a staging result was built from: its validated rows plus the
+    identical copies collapsed into them (one aggregation)."""
+    row = validated.agg(F.count(F.lit(1)).alias("rows"), F.sum(COLLAPSED).alias("collapsed")).first()
+    return int(row["rows"]) + int(row["collapsed"] or 0)
+
+
+def append_quarantine(published: DataFrame, new: DataFrame) -> DataFrame:
+    """The published quarantine rows and the new ones, in the new rows' columns.
+
+    A table published before a column was added (``raw_record``) gets it as null.
+    """
+    return published.unionByName(new, allowMissingColumns=True).select(*new.columns)
 
 
 def rows_of_months(df: DataFrame, months: list[dt.date]) -> DataFrame:

@@ -31,6 +31,11 @@ RUN_VALUES = ("as_of_date", "loaded_at", "products")
 # How many accepted rows share a row's key: a column a staging model may add for the
 # writer's unique check (counted in its dedupe window, which already groups rows by key).
 ROWS_PER_KEY = "_rows_per_key"
+# How many identical copies of a source row staging collapsed into it (on one row per key, else 0):
+# the runner sums it while writing, so every row of a raw file is accounted for.
+COLLAPSED = "_collapsed_copies"
+# Columns a staging model's frames carry for the runner's counts, never written.
+BOOKKEEPING = (ROWS_PER_KEY, COLLAPSED)
 
 
 class StagingResult(NamedTuple):
@@ -38,10 +43,12 @@ class StagingResult(NamedTuple):
 
     ``validated`` is the frame both are filtered from; the runner holds it (cached
     or checkpointed) while it stages the two, so the raw file is parsed and
-    validated once. ``accepted_counted`` is ``accepted`` plus :data:`ROWS_PER_KEY`,
-    which the runner's write turns into the unique check's count (and does not
-    write). ``derive`` filters the outputs from a validated frame:
-    :meth:`from_validated` uses it to re-base them on a checkpoint.
+    validated once. ``accepted_counted`` is ``accepted`` plus :data:`ROWS_PER_KEY`
+    and :data:`COLLAPSED`, ``quarantined_counted`` is ``quarantined`` plus
+    :data:`COLLAPSED`: the runner's writes turn them into the unique check's count
+    and the collapsed copies' count (and do not write them). ``derive`` filters
+    the outputs from a validated frame: :meth:`from_validated` uses it to re-base
+    them on a checkpoint.
     """
 
     accepted: DataFrame
@@ -49,6 +56,7 @@ class StagingResult(NamedTuple):
     validated: DataFrame | None = None
     accepted_counted: DataFrame | None = None
     derive: Callable[[DataFrame], StagingResult] | None = None
+    quarantined_counted: DataFrame | None = None
 
     def from_validated(self, validated: DataFrame) -> StagingResult:
         """The same outputs, filtered from ``validated`` (e.g. a checkpoint of this result's)."""

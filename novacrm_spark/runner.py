@@ -45,8 +45,11 @@ from novacrm_spark.errors import NovaCrmError, SelectionError
 from novacrm_spark.quality import CheckResult, Contracts, default_contracts, run_checks
 from novacrm_spark.quality.checks import check_params, name_unrunnable_check, row_level_metrics, with_keyed_flags
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
-from novacrm_spark.registry import ROWS_PER_KEY, Model, StagingResult, all_models, select_models, topological_order
+from novacrm_spark.registry import (
+    BOOKKEEPING, COLLAPSED, Model, StagingResult, all_models, select_models, topological_order
+)
 from novacrm_spark import incremental as inc
+from novacrm_spark.metrics import keep_observed_metrics, observed_or_counted
 from novacrm_spark.session import runs_in_one_jvm
 from novacrm_spark.sources import RawFile, check_raw_file, list_source_files, read_raw, source_bytes, source_location
 from novacrm_spark.store import StagedWrite, TableStore, open_store
@@ -257,11 +260,12 @@ class Runner:
             quarantine = None
             if isinstance(output, StagingResult):
                 q_contract = self.contracts.for_quarantine(model.quarantine_table)
-                q_write = self.stage(output.quarantined, q_contract)
+                q_write = self.stage(_quarantined_frame(output), q_contract)
                 writes.append((q_write, q_contract.qualified_name))
                 checks += self.audit(q_contract, q_write)
+                collapsed = sum(int(w.metrics.get(COLLAPSED) or 0) for w in (main, q_write))
                 quarantine = self.quarantine_summary(main.num_rows, q_write.dataframe, q_write.num_rows,
-                                                     _observed_reasons(q_write.metrics))
+                                                     _observed_reasons(q_write.metrics), collapsed)
                 checks.append(self.quarantine_check(model, quarantine))
         except BaseException:
             _abort(writes)
@@ -291,7 +295,9 @@ class Runner:
         metrics = row_level_metrics(contract, params)
         if contract.layer == "quarantine":
             metrics += _reason_counts(contract)
-        columns = [c for c in df.columns if c != ROWS_PER_KEY]
+        if COLLAPSED in df.columns:
+            metrics.append(F.sum(COLLAPSED).alias(COLLAPSED))
+        columns = [c for c in df.columns if c not in BOOKKEEPING]
         comments = {k: v for k, v in contract.column_comments().items() if k in columns}
         try:
             flagged, keyed = with_keyed_flags(contract, df, self.table)
@@ -303,7 +309,8 @@ class Runner:
         except AnalysisException:
             name_unrunnable_check(contract, df, params)  # a check's expression, rather than the model?
             raise
-        write.metrics = observation.get if observation is not None else {}
+        missing = f"{contract.qualified_name}: the write's metrics did not arrive; counting them with a query"
+        write.metrics = observed_or_counted(observation, flagged, metrics + keyed, lambda: self.progress(missing))
         return write
 
     # --- incremental usage ----------------------------------------------------------
@@ -325,8 +332,9 @@ class Runner:
         to_add, conflicting = inc.merge_new_events(published, output.accepted)
         conflicts = inc.conflict_quarantine(clean(raw, RULES), conflicting, self.loaded_at)
         new_quarantine = output.quarantined.unionByName(conflicts)
-        # A handful of month dates: the partitions this run replaces.
-        months = sorted(r[0] for r in inc.affected_months(to_add, new_quarantine).collect())
+        # A handful of month dates: the partitions this run replaces, and the new rows each gets.
+        counted = inc.affected_months(to_add, new_quarantine).collect()
+        months, added = sorted(r[0] for r in counted), sum(int(r[1]) for r in counted)
         self.replaced_months = months
         writes: list[tuple[StagedWrite, str]] = []
         try:
@@ -337,10 +345,13 @@ class Runner:
             checks = self.audit(contract, main, main.written)
             old_quarantine = self.store.read("quarantine", model.quarantine_table) if self.store.exists(
                 "quarantine", model.quarantine_table) else new_quarantine.limit(0)
-            q_write = self.stage(old_quarantine.unionByName(new_quarantine), q_contract)
+            q_write = self.stage(inc.append_quarantine(old_quarantine, new_quarantine), q_contract)
             writes.append((q_write, q_contract.qualified_name))
             checks += self.audit(q_contract, q_write)
-            quarantine = self.quarantine_summary(output.accepted.count(), new_quarantine, new_quarantine.count())
+            rejected = new_quarantine.count()
+            # Identical copies: within the new files, or of events already published.
+            collapsed = inc.rows_read(output.validated) - added - rejected
+            quarantine = self.quarantine_summary(added, new_quarantine, rejected, collapsed=collapsed)
             checks.append(self.quarantine_check(model, quarantine))
         except BaseException:
             _abort(writes)
@@ -393,9 +404,12 @@ class Runner:
         return f"{self.models[name].layer}.{name} ({source})"
 
     def quarantine_summary(
-        self, accepted: int, quarantined: DataFrame, rows: int, observed: dict[str, int] | None = None
+        self, accepted: int, quarantined: DataFrame, rows: int, observed: dict[str, int] | None = None,
+        collapsed: int = 0,
     ) -> dict[str, Any]:
-        """Quarantined rows of one source: total, share and count per reason.
+        """Where a source's rows went: ``source_rows`` (data rows read) = ``staged_rows`` +
+        ``rows`` (quarantined) + ``collapsed_rows`` (identical copies); the quarantined share
+        of the rows read, and the count per reason.
 
         ``observed``: counts per declared reason taken while the table was
         written; when they do not add up (an undeclared reason), one tiny
@@ -407,10 +421,12 @@ class Runner:
         elif rows:
             counts = quarantined.groupBy("reason").count().orderBy(F.desc("count"), "reason").collect()
             by_reason = {row["reason"]: int(row["count"]) for row in counts}
-        total = accepted + rows
+        total = accepted + rows + collapsed
         return {
             "rows": rows,
             "source_rows": total,
+            "staged_rows": accepted,
+            "collapsed_rows": collapsed,
             "fraction": round(rows / total, 6) if total else 0.0,
             "by_reason": by_reason,
         }
@@ -676,10 +692,15 @@ def _observed_reasons(metrics: dict[str, Any]) -> dict[str, int] | None:
 
 
 def _accepted_frame(output: DataFrame | StagingResult) -> DataFrame:
-    """The frame a model's table is written from (a staging model's, with its rows per key)."""
+    """The frame a model's table is written from (a staging model's, with its bookkeeping columns)."""
     if not isinstance(output, StagingResult):
         return output
     return output.accepted if output.accepted_counted is None else output.accepted_counted
+
+
+def _quarantined_frame(output: StagingResult) -> DataFrame:
+    """The frame a quarantine table is written from (with its collapsed copies, when counted)."""
+    return output.quarantined if output.quarantined_counted is None else output.quarantined_counted
 
 
 @dataclass
@@ -742,10 +763,13 @@ def _model_result(model: Model, checks: list[CheckResult], rows: int, seconds: f
 
 def _line(result: ModelResult) -> str:
     text = f"{result.status.upper():<6} {result.rows:>9,} rows  {result.seconds:6.1f}s"
-    quarantine = result.quarantine
-    if quarantine and quarantine["rows"]:
-        reasons = ", ".join(f"{reason} {n}" for reason, n in quarantine["by_reason"].items())
-        text += f"  ({quarantine['rows']:,} quarantined: {reasons})"
+    q = result.quarantine
+    if q:
+        text += (f"  (file rows {q['source_rows']:,} = {q['staged_rows']:,} staged + {q['rows']:,} quarantined"
+                 f" + {q['collapsed_rows']:,} identical copies collapsed")
+        if q["rows"]:
+            text += "; quarantined: " + ", ".join(f"{reason} {n}" for reason, n in q["by_reason"].items())
+        text += ")"
     return text
 
 
@@ -818,6 +842,7 @@ def run_pipeline(
     and replaces only the event months they touch (see :mod:`novacrm_spark.incremental`).
     """
     loaded_at = loaded_at or start_timestamp()
+    keep_observed_metrics(spark)
     store = open_store(spark, settings.warehouse, settings.engine)
     runner = Runner(spark, settings, store, loaded_at, progress, contracts, incremental)
     selection = select_models(runner.models, layer, select)

@@ -2,7 +2,10 @@
 
 Every file is read as text with an explicit schema (never inference); typing
 and validation happen in the staging models, so a bad value becomes a
-quarantined row instead of a silent null.
+quarantined row instead of a silent null. Files follow RFC 4180: a quoted
+field may hold commas, doubled quotes and newlines, and stays one record; a
+record whose field count differs from the header's keeps its text in
+:data:`RAW_RECORD` (its columns are not used).
 
 Example::
 
@@ -27,6 +30,10 @@ from novacrm_spark.errors import InputFileError
 from novacrm_spark.frames import constant_frame
 
 
+# A record whose field count differs from the header's: its text as in the file (else null).
+RAW_RECORD = "raw_record"
+
+
 @dataclass(frozen=True)
 class RawSource:
     name: str
@@ -40,6 +47,11 @@ class RawSource:
     @property
     def schema(self) -> StructType:
         return StructType([StructField(c, StringType(), True) for c in self.columns])
+
+    @property
+    def read_schema(self) -> StructType:
+        """:attr:`schema` plus :data:`RAW_RECORD`, where the reader puts a record of the wrong width."""
+        return StructType([*self.schema.fields, StructField(RAW_RECORD, StringType(), True)])
 
 
 SOURCES: dict[str, RawSource] = {
@@ -315,11 +327,18 @@ def _raise_not_utf8(path: str, bad: int, first_line: int | None) -> None:
 
 
 def read_raw(spark: SparkSession, input_dir: str, source: str, files: list[RawFile] | None = None) -> DataFrame:
-    """The raw export (or only ``files`` of it) as text columns, with the explicit schema of ``SOURCES[source]``.
+    """The raw export (or only ``files`` of it) as text columns: ``SOURCES[source].read_schema``.
 
-    A folder ``raw_<source>/`` is read whole (every ``*.csv`` in it). Spark's
-    hidden ``_metadata.file_name`` / ``_metadata.file_modification_time`` columns
-    tell each row's file when needed.
+    RFC 4180: a quoted field may hold commas, doubled quotes and line breaks.
+    A record with more or fewer fields than the header keeps its text in
+    :data:`RAW_RECORD` (Spark pads or cuts its columns; staging ignores them).
+    Blank lines are not records. A folder ``raw_<source>/`` is read whole
+    (every ``*.csv`` in it). Spark's hidden ``_metadata.file_name`` /
+    ``_metadata.file_modification_time`` columns tell each row's file when needed.
+
+    Example: the record ``ACC-1,"Acme, Inc<newline>EMEA",...`` is one row with
+    ``company_name`` ``"Acme, Inc\nEMEA"``; ``ACC-2,Beta`` (2 of 9 fields) has
+    ``raw_record`` ``"ACC-2,Beta"``.
     """
     spec = SOURCES[source]
     if files is not None:
@@ -329,12 +348,16 @@ def read_raw(spark: SparkSession, input_dir: str, source: str, files: list[RawFi
     else:
         paths = [source_path(input_dir, source)]
     if not paths:
-        return constant_frame(spark, spec.schema)
+        return constant_frame(spark, spec.read_schema)
     return (
         spark.read.option("header", "true")
         .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", RAW_RECORD)
+        # A quoted line break belongs to its record. It costs splitting: a file is parsed
+        # by one task (measured in docs/benchmarks.md).
+        .option("multiLine", "true")
         .option("escape", '"')  # RFC 4180: a quote inside a quoted field is doubled
         .option("encoding", "UTF-8")
-        .schema(spec.schema)
+        .schema(spec.read_schema)
         .csv(paths)
     )

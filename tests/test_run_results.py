@@ -21,6 +21,7 @@ ACCOUNTS = [
 ]
 INVOICES = [
     "INV-1,ACC-0001,2024-02-10,149.00,USD,paid,novacrm_platform",
+    "INV-1,ACC-0001,2024-02-10,149.00,USD,paid,novacrm_platform",  # an identical copy: collapses
     "INV-2,ACC-0002,2024-02-15,499.00,USD,overdue,novacrm_platform",
     "INV-3,ACC-0404,2024-02-15,10.00,USD,paid,novacrm_platform",
 ]
@@ -28,7 +29,8 @@ INVOICES = [
 
 @pytest.fixture(scope="module")
 def good_run(spark, tmp_path_factory):
-    """A clean run of two staging models with one quarantined invoice (threshold raised to 50%)."""
+    """A clean run of two staging models with one quarantined invoice and one collapsed copy (threshold raised
+    to 50%)."""
     root = tmp_path_factory.mktemp("results")
     for source, rows in (("accounts", ACCOUNTS), ("invoices", INVOICES)):
         spec = SOURCES[source]
@@ -73,8 +75,13 @@ def test_model_entries_hold_status_rows_seconds_checks_and_quarantine(good_run):
     assert accounts["inputs"] == [f"{root}/raw_accounts.csv"]
     assert invoices["inputs"] == [f"{root}/raw_invoices.csv", "staging.stg_accounts (staged in this run)"]
     assert invoices["rows"] == 2
+    # Every data row of the file: 4 = 2 staged + 1 quarantined + 1 identical copy collapsed.
     assert invoices["quarantine"] == {
-        "rows": 1, "source_rows": 3, "fraction": 0.333333, "by_reason": {"unknown account_id": 1},
+        "rows": 1, "source_rows": 4, "staged_rows": 2, "collapsed_rows": 1, "fraction": 0.25,
+        "by_reason": {"unknown account_id": 1},
+    }
+    assert accounts["quarantine"] == {
+        "rows": 0, "source_rows": 2, "staged_rows": 2, "collapsed_rows": 0, "fraction": 0.0, "by_reason": {},
     }
     checks = {c["name"]: c for c in invoices["checks"]}
     assert checks["unique(invoice_id)"] == {
@@ -84,6 +91,16 @@ def test_model_entries_hold_status_rows_seconds_checks_and_quarantine(good_run):
     assert checks["relationships(account_id -> stg_accounts.account_id)"]["status"] == "pass"
     assert checks["quarantine_fraction <= 50%"]["status"] == "pass"
     assert checks["not_null(reason)"]["status"] == "pass"  # the quarantine table's own contract
+
+
+def test_the_progress_line_accounts_for_every_row_of_the_file(good_run):
+    _root, _settings, _result, lines, _payload = good_run
+    invoices = next(line for line in lines if "staging.stg_invoices" in line)
+    assert invoices.endswith(
+        "(file rows 4 = 2 staged + 1 quarantined + 1 identical copies collapsed; quarantined: unknown account_id 1)"
+    )
+    accounts = next(line for line in lines if "staging.stg_accounts" in line)
+    assert accounts.endswith("(file rows 2 = 2 staged + 0 quarantined + 0 identical copies collapsed)")
 
 
 def test_the_run_ends_with_checks_publish_and_summary_lines(good_run):

@@ -5,14 +5,16 @@ from decimal import Decimal
 
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
+from novacrm_spark.models.staging._validation import field_count
 from novacrm_spark.models.staging.stg_accounts import stg_accounts
 from novacrm_spark.models.staging.stg_invoices import stg_invoices
 from novacrm_spark.models.staging.stg_subscriptions import stg_subscriptions
 from novacrm_spark.models.staging.stg_support_tickets import stg_support_tickets
 from novacrm_spark.models.staging.stg_usage_events import stg_usage_events
-from novacrm_spark.registry import ROWS_PER_KEY
-from novacrm_spark.sources import SOURCES
+from novacrm_spark.registry import BOOKKEEPING, COLLAPSED, ROWS_PER_KEY
+from novacrm_spark.sources import RAW_RECORD, SOURCES
 
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
 
@@ -101,7 +103,85 @@ def test_accepted_rows_per_key_count_the_kept_copy_once(spark):
     counted = result.accepted_counted.select("account_id", ROWS_PER_KEY)
     assert_df_equality(counted, expect(spark, [("ACC-1", 1)], f"account_id string, {ROWS_PER_KEY} bigint"),
                        ignore_nullable=True)
-    assert_df_equality(result.accepted_counted.drop(ROWS_PER_KEY), result.accepted)
+    assert_df_equality(result.accepted_counted.drop(*BOOKKEEPING), result.accepted)
+    assert_df_equality(result.quarantined_counted.drop(COLLAPSED), result.quarantined)
+
+
+def test_each_collapsed_copy_is_counted_once_on_its_keys_first_row(spark):
+    kept = ("ACC-1", "Acme", None, "42", "growth", None, "europe", "2024-01-15", "active")
+    beta = ("ACC-2", "Beta", None, "1", "starter", None, "apac", "2024-02-01", "active")
+    nameless = (None, "Gamma", None, "1", "starter", None, "apac", "2024-02-01", "active")
+    rows = [
+        kept, kept, kept,  # two copies collapse into the accepted row
+        beta, beta, ("ACC-2", "Beta Ltd", None, "1", "starter", None, "apac", "2024-02-01", "active"),
+        nameless, nameless,  # rows without a key collapse the same way
+    ]
+    result = stg_accounts(raw(spark, "accounts", rows), loaded_at=LOADED)
+
+    assert_df_equality(
+        result.accepted_counted.select("account_id", COLLAPSED),
+        expect(spark, [("ACC-1", 2)], f"account_id string, {COLLAPSED} bigint"),
+        ignore_nullable=True,
+    )
+    # ACC-2: "Beta" sorts first among its versions, so it carries the key's one collapsed copy.
+    assert_df_equality(
+        result.quarantined_counted.select("account_id", "company_name", "reason", COLLAPSED),
+        expect(
+            spark,
+            [
+                ("ACC-2", "Beta", "conflicting duplicate account_id", 1),
+                ("ACC-2", "Beta Ltd", "conflicting duplicate account_id", 0),
+                (None, "Gamma", "missing account_id", 1),
+            ],
+            f"account_id string, company_name string, reason string, {COLLAPSED} bigint",
+        ),
+        ignore_nullable=True,
+        ignore_row_order=True,
+    )  # 8 rows = 1 accepted + 3 quarantined + 4 collapsed
+
+
+@pytest.mark.parametrize(
+    "record, fields",
+    [
+        ("ACC-1", 1),
+        ("a,,", 3),
+        ('ACC-1,"Acme, Inc",x', 3),
+        ('ACC-1,"say ""hi"", then go"', 2),
+        ('ACC-1,"two\nlines, one field",x,', 4),
+        ('"",""""', 2),
+    ],
+)
+def test_field_count_counts_only_the_commas_outside_quotes(spark, record, fields):
+    counted = spark.createDataFrame([(record,)], "record string").select(field_count(F.col("record"))).first()[0]
+    assert counted == fields
+
+
+def test_a_record_of_the_wrong_width_is_quarantined_with_its_text_and_never_padded(spark):
+    schema = SOURCES["accounts"].read_schema
+    good = ("ACC-3", "Extra", None, "40", "growth", None, "europe", "2024-01-10", "active", None)
+    rows = [
+        good,
+        # The reader padded or cut these columns; they must not become a row, nor a version of ACC-3.
+        ("ACC-3", "Extra", None, "40", "growth", None, "europe", "2024-01-10", "active",
+         "ACC-3,Extra,,40,growth,,europe,2024-01-10,active,EXTRA"),
+        ("ACC-4", "Short", None, "40", None, None, None, None, None, "ACC-4,Short,,40"),
+    ]
+    result = stg_accounts(spark.createDataFrame(rows, schema), loaded_at=LOADED)
+
+    assert_df_equality(result.accepted.select("account_id", "company_name"),
+                       expect(spark, [("ACC-3", "Extra")], "account_id string, company_name string"),
+                       ignore_nullable=True)
+    columns = list(SOURCES["accounts"].columns)
+    expected = expect(
+        spark,
+        [
+            (*[None] * len(columns), "ACC-3,Extra,,40,growth,,europe,2024-01-10,active,EXTRA",
+             "wrong number of fields (10, expected 9)"),
+            (*[None] * len(columns), "ACC-4,Short,,40", "wrong number of fields (4, expected 9)"),
+        ],
+        ", ".join(f"{c} string" for c in columns) + f", {RAW_RECORD} string, reason string",
+    )
+    assert_df_equality(result.quarantined.drop("_loaded_at"), expected, ignore_nullable=True, ignore_row_order=True)
 
 
 def test_quarantine_keeps_every_source_column_as_text(spark):
@@ -109,8 +189,10 @@ def test_quarantine_keeps_every_source_column_as_text(spark):
     result = stg_accounts(raw(spark, "accounts", rows), loaded_at=LOADED)
     expected = expect(
         spark,
-        [("ACC-5", "Phi", None, "3", "platinum", None, "apac", "2024-02-01", "active", "plan_tier outside its domain", LOADED)],
-        ", ".join(f"{c} string" for c in SOURCES["accounts"].columns) + ", reason string, _loaded_at timestamp",
+        [("ACC-5", "Phi", None, "3", "platinum", None, "apac", "2024-02-01", "active", None,
+          "plan_tier outside its domain", LOADED)],
+        ", ".join(f"{c} string" for c in SOURCES["accounts"].columns)
+        + f", {RAW_RECORD} string, reason string, _loaded_at timestamp",
     )
     assert_df_equality(result.quarantined, expected, ignore_nullable=True)
 
