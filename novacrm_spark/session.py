@@ -48,7 +48,9 @@ def build_spark_session(settings: Settings) -> SparkSession:
     for key, value in spark_defaults(settings).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    # A local run reports its own failures as one `error:` line; Spark's task-failure
+    # stack traces (a full disk, say) would bury it. Clusters keep their ERROR logs.
+    spark.sparkContext.setLogLevel("FATAL" if runs_in_one_jvm(settings.master) else "ERROR")
     return spark
 
 
