@@ -149,6 +149,18 @@ def test_each_increment_replaces_only_the_months_its_day_touches(day_by_day):
     assert all(r.watermark["incremental"] for r in day_by_day["runs"][1:])
 
 
+def test_each_increment_accounts_for_every_row_of_its_new_file(day_by_day):
+    for run_, day in zip(day_by_day["runs"][1:], day_by_day["days"]):
+        usage = next(m for m in run_.models if m.name == "stg_usage_events")
+        in_file = len(day_by_day["groups"][day])
+        # Clean data: the only identical copy is the re-delivered published event on the second day.
+        copies = 1 if day == day_by_day["days"][1] else 0
+        assert usage.quarantine == {
+            "rows": 0, "source_rows": in_file, "staged_rows": in_file - copies, "collapsed_rows": copies,
+            "fraction": 0.0, "by_reason": {},
+        }, day
+
+
 def test_the_watermark_follows_the_last_file_and_is_in_run_results(day_by_day):
     names = [w["name"] for w in day_by_day["watermarks"]]
     assert names == ["base.csv", *[f"{d}.csv" for d in day_by_day["days"]]]
