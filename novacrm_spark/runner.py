@@ -542,20 +542,20 @@ class Runner:
             for item in staged:
                 _abort(item.writes)
             return 0
-        published = 0
-        for index, item in enumerate(staged):
-            for write, _name in item.writes:
-                try:
-                    version = write.commit()
-                except BaseException:
-                    for rest in staged[index:]:
-                        _abort(rest.writes)
-                    raise
-                published += 1
-                if write is item.writes[0][0]:
-                    item.result.version = version
+        writes = [write for item in staged for write, _name in item.writes]
+        try:
+            # Every table is checked against its staged version before any commits (store.publish).
+            versions = self.store.publish(writes)
+        except BaseException:
+            for item in staged:
+                _abort(item.writes)  # the uncommitted ones; a committed write ignores abort
+            raise
+        by_write = {id(write): version for write, version in zip(writes, versions)}
+        for item in staged:
+            if item.writes:
+                item.result.version = by_write[id(item.writes[0][0])]
             item.result.published = True
-        return published
+        return len(writes)
 
 
 class _Schedule:

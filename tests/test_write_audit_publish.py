@@ -230,8 +230,6 @@ def test_a_table_another_writer_committed_meanwhile_stops_the_run(spark, tmp_pat
     assert not list(warehouse.glob("*/*/_staging"))
 
 
-@pytest.mark.xfail(strict=True, reason="needs Runner.finish to commit through store.publish(), which checks "
-                                       "every table before committing any")
 def test_a_conflict_on_a_later_table_publishes_none_of_the_earlier_ones(spark, tmp_path, monkeypatch):
     from novacrm_spark.errors import CommitConflictError
 
