@@ -4,8 +4,9 @@ Example::
 
     >>> spark = build_spark_session(load_settings("conf/local.yaml"))
 
-Under ``spark-submit`` the master given there wins over the settings' master;
-a local run uses ``settings.master``. The session time zone is always UTC
+Under ``spark-submit`` (or in a running session, as on Databricks) the master
+chosen there wins over the settings' master; only a plain ``novacrm`` run uses
+``settings.master``. The session time zone is always UTC
 because the raw timestamps are naive wall-clock values.
 """
 
@@ -43,7 +44,7 @@ def build_spark_session(settings: Settings) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(settings.app_name)
-    if not SparkConf().contains("spark.master"):
+    if not master_is_given():
         builder = builder.master(settings.master)
     for key, value in spark_defaults(settings).items():
         builder = builder.config(key, value)
@@ -52,6 +53,20 @@ def build_spark_session(settings: Settings) -> SparkSession:
     # stack traces (a full disk, say) would bury it. Clusters keep their ERROR logs.
     spark.sparkContext.setLogLevel("FATAL" if runs_in_one_jvm(settings.master) else "ERROR")
     return spark
+
+
+def master_is_given() -> bool:
+    """True when the master was chosen outside the settings: by spark-submit, or by a running session.
+
+    spark-submit starts Python with its JVM already running (``PYSPARK_GATEWAY_PORT``
+    set) and ``spark.master`` set there; a Python-side ``SparkConf()`` cannot see
+    that before a context exists, so the environment is what tells.
+    """
+    return (
+        bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+        or SparkSession.getActiveSession() is not None
+        or SparkConf().contains("spark.master")
+    )
 
 
 def runs_in_one_jvm(master: str) -> bool:
