@@ -98,7 +98,8 @@ def run(
     previous version) and every model downstream of it is skipped. Exits 1
     when any model failed.
     """
-    from novacrm_spark.runner import run_pipeline
+    from novacrm_spark.run.lock import run_lock
+    from novacrm_spark.runner import new_run_id, run_pipeline, start_timestamp
     from novacrm_spark.session import build_spark_session
 
     settings = make_settings(
@@ -110,9 +111,17 @@ def run(
         input_dir=input_dir,
         parallel_models=parallel_models,
     )
-    spark = build_spark_session(settings)
-    with warehouse_errors(settings.warehouse):
-        result = run_pipeline(spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental)
+    loaded_at = start_timestamp()
+    run_id = new_run_id(loaded_at)
+    # The run lock comes before Spark starts: a second run on this warehouse fails at once.
+    with warehouse_errors(settings.warehouse), run_lock(settings.warehouse, run_id, f"{loaded_at:%Y-%m-%dT%H:%M:%S}Z") as stale:
+        if stale is not None:
+            click.echo(f"Took over the run lock of {stale}, which ended without finishing")
+        spark = build_spark_session(settings)
+        result = run_pipeline(
+            spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental,
+            loaded_at=loaded_at, run_id=run_id,
+        )  # fmt: skip
     if not result.ok:
         sys.exit(1)
 

@@ -61,3 +61,7 @@ def environment_problem(exc: OSError) -> str | None:
     Example: ``environment_problem(OSError(errno.EROFS, "x"))`` -> ``'read-only file system'``.
     """
     return ENVIRONMENT_ERRNOS.get(exc.errno) if isinstance(exc, OSError) else None
+
+
+class WarehouseBusyError(NovaCrmError):
+    """Another live run holds the warehouse's run lock."""

@@ -826,6 +826,11 @@ def run_results_payload(result: RunResult, settings: Settings) -> dict[str, Any]
     }
 
 
+def new_run_id(loaded_at: dt.datetime) -> str:
+    """``20250201T060000-1a2b3c4d``: the start time, then a random suffix."""
+    return f"{loaded_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
 def run_pipeline(
     spark: SparkSession,
     settings: Settings,
@@ -835,6 +840,7 @@ def run_pipeline(
     loaded_at: dt.datetime | None = None,
     contracts: Contracts | None = None,
     incremental: bool = False,
+    run_id: str | None = None,
 ) -> RunResult:
     """Build the selected models into ``settings.warehouse`` and report how it went.
 
@@ -846,7 +852,7 @@ def run_pipeline(
     store = open_store(spark, settings.warehouse, settings.engine)
     runner = Runner(spark, settings, store, loaded_at, progress, contracts, incremental)
     selection = select_models(runner.models, layer, select)
-    run_id = f"{loaded_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    run_id = run_id or new_run_id(loaded_at)
     progress(
         f"Run {run_id}: {len(selection)} model(s), engine {store.engine}, "
         f"input {settings.input_dir}, warehouse {settings.warehouse}"

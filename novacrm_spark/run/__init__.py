@@ -1,0 +1,1 @@
+"""Running the pipeline: what surrounds the runner (today the run lock; see README, Architecture)."""
