@@ -98,7 +98,8 @@ def run(
     previous version) and every model downstream of it is skipped. Exits 1
     when any model failed.
     """
-    from novacrm_spark.run.lock import run_lock
+    from novacrm_spark.run.lock import lock_path, run_lock
+    from novacrm_spark.run.orphans import remove_orphans
     from novacrm_spark.runner import new_run_id, run_pipeline, start_timestamp
     from novacrm_spark.session import build_spark_session
 
@@ -117,6 +118,8 @@ def run(
     with warehouse_errors(settings.warehouse), run_lock(settings.warehouse, run_id, f"{loaded_at:%Y-%m-%dT%H:%M:%S}Z") as stale:
         if stale is not None:
             click.echo(f"Took over the run lock of {stale}, which ended without finishing")
+        if lock_path(settings.warehouse) is not None and (removed := remove_orphans(settings.warehouse)):
+            click.echo(f"Removed {removed} file(s) or folder(s) that unfinished runs left in table folders")
         spark = build_spark_session(settings)
         result = run_pipeline(
             spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental,
