@@ -73,14 +73,13 @@ def install_read_only_guard(spark: SparkSession, warehouse: str, layers: Iterabl
     ``spark`` itself stays unguarded: it creates and replaces the views.
     ``layers`` are the namespaces whose tables (views) may be read, and the
     files under ``warehouse`` the only ones their views may read. Installing
-    twice on the same session adds nothing.
+    again on the same session only adds ``warehouse`` to the readable ones.
     """
     owner = spark._jsparkSession  # noqa: SLF001 - a serving session is classic by nature (see module doc)
-    installed = spark.sparkContext.__dict__.setdefault("_novacrm_guarded_owners", set())
-    if id(owner) not in installed:
+    guards = spark.sparkContext.__dict__.setdefault("_novacrm_guards", {})
+    if id(owner) not in guards:
         policy = [
             owner,
-            _strings(spark, [table_root(warehouse)]),
             _strings(spark, sorted({layer.lower() for layer in layers})),
             _strings(spark, ALLOWED_COMMANDS),
             _strings(spark, ALLOWED_LEAVES),
@@ -93,7 +92,8 @@ def install_read_only_guard(spark: SparkSession, warehouse: str, layers: Iterabl
         guard = load_class(spark, "ReadOnlyGuard").getConstructors()[0].newInstance(args)
         owner.extensions().injectCheckRule(guard.checkRuleBuilder())
         owner.extensions().injectParser(guard.parserBuilder())
-        installed.add(id(owner))
+        guards[id(owner)] = guard
+    guards[id(owner)].allowTableRoot(table_root(warehouse))
     return SparkSession(spark.sparkContext, owner.newSession())
 
 

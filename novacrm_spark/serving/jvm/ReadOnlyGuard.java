@@ -23,13 +23,13 @@ import org.apache.spark.sql.execution.datasources.LogicalRelation;
 public class ReadOnlyGuard {
     private final Object owner;
     private final java.util.Set namespaces, commands, leaves, expressions, settingsDenied;
-    private final String[] tableRoots;
+    // Warehouses whose files the views may read; one process may serve several in turn.
+    private final java.util.Set tableRoots = new java.util.concurrent.CopyOnWriteArraySet();
     private final String settingsPrefix, help;
 
-    public ReadOnlyGuard(Object owner, String[] tableRoots, String[] namespaces, String[] commands, String[] leaves,
+    public ReadOnlyGuard(Object owner, String[] namespaces, String[] commands, String[] leaves,
                          String[] expressions, String settingsPrefix, String[] settingsDenied, String help) {
         this.owner = owner;
-        this.tableRoots = tableRoots;
         this.namespaces = set(namespaces);
         this.commands = set(commands);
         this.leaves = set(leaves);
@@ -37,6 +37,10 @@ public class ReadOnlyGuard {
         this.settingsPrefix = settingsPrefix;
         this.settingsDenied = set(settingsDenied);
         this.help = help;
+    }
+
+    public void allowTableRoot(String root) {
+        tableRoots.add(root);
     }
 
     private static java.util.Set set(String[] values) {
@@ -148,7 +152,8 @@ public class ReadOnlyGuard {
             java.net.URI uri = ((org.apache.hadoop.fs.Path) paths.next()).toUri();
             String location = uri.getScheme() + "://" + (uri.getAuthority() == null ? "" : uri.getAuthority()) + uri.getPath();
             boolean inside = false;
-            for (int i = 0; i < tableRoots.length && !inside; i++) inside = location.startsWith(tableRoots[i]);
+            java.util.Iterator roots = tableRoots.iterator();
+            while (roots.hasNext() && !inside) inside = location.startsWith((String) roots.next());
             if (!inside) return false;
         }
         return true;
