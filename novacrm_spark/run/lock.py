@@ -25,8 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
-from novacrm_spark.errors import WarehouseBusyError
-from novacrm_spark.store._errors import writing
+from novacrm_spark.errors import WarehouseBusyError, environment_problem
 
 try:
     import fcntl
@@ -59,14 +58,17 @@ def run_lock(warehouse: str, run_id: str, started: str) -> Iterator[Holder | Non
     """Hold the warehouse's run lock; yields the holder a dead run left in it (None if none).
 
     Raises :class:`WarehouseBusyError` naming the holder when a live run has it.
+    A warehouse the lock cannot be written to (read-only, full, under a file)
+    is left for the run's first write to report, naming the table. A warehouse
+    folder made only for the lock is removed again, so a run that writes
+    nothing (a bad input file) leaves nothing behind.
     """
     path = lock_path(warehouse)
-    if path is None or fcntl is None:
+    made = _first_missing(os.path.dirname(path)) if path is not None else None
+    handle = _open(path) if path is not None and fcntl is not None else None
+    if handle is None:
         yield None
         return
-    with writing("the run lock", path, note=""):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        handle = open(path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -80,19 +82,61 @@ def run_lock(warehouse: str, run_id: str, started: str) -> Iterator[Holder | Non
         try:
             yield stale
         finally:
-            handle.truncate(0)  # released: nobody holds it (the kernel drops the flock on close)
+            _write_holder(handle, None)  # released: nobody holds it (the kernel drops the flock on close)
+            if made is not None and os.listdir(os.path.dirname(path)) == [LOCK_FILE]:
+                _remove_made(path, made)
+
+
+def _open(path: str):
+    """The lock file, opened for writing when possible; None when it cannot even be created."""
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+b", buffering=0)
+    except OSError as exc:
+        if environment_problem(exc) is None:
+            raise
+    try:  # a read-only warehouse: an existing lock file still locks (flock needs no write access)
+        return open(path, "rb", buffering=0)  # noqa: SIM115 - held while locked
+    except OSError:
+        return None
+
+
+def _first_missing(folder: str) -> str | None:
+    """The outermost missing folder on the way to ``folder`` (None when ``folder`` exists)."""
+    missing = None
+    while not os.path.exists(folder):
+        missing, folder = folder, os.path.dirname(folder)
+    return missing
+
+
+def _remove_made(path: str, made: str) -> None:
+    """Remove the lock file and the folders made for it, up to ``made``."""
+    try:
+        os.remove(path)
+        folder = os.path.dirname(path)
+        while True:
+            os.rmdir(folder)
+            if folder == made:
+                break
+            folder = os.path.dirname(folder)
+    except OSError:
+        pass  # something else appeared meanwhile: leave it
 
 
 def _read_holder(handle) -> Holder | None:
     handle.seek(0)
     try:
-        return Holder(**json.loads(handle.read()))
+        return Holder(**json.loads(handle.read().decode("utf-8")))
     except (ValueError, TypeError):
         return None  # empty (free, or the holder has not written yet) or not ours
 
 
-def _write_holder(handle, holder: Holder) -> None:
-    handle.seek(0)
-    handle.truncate(0)
-    handle.write(json.dumps(asdict(holder)))
-    handle.flush()
+def _write_holder(handle, holder: Holder | None) -> None:
+    """Record (or, with None, clear) the holder; a lock that cannot be written still locks."""
+    try:
+        handle.seek(0)
+        handle.truncate(0)
+        if holder is not None:
+            handle.write(json.dumps(asdict(holder)).encode("utf-8"))  # unbuffered: fails here, not at close
+    except OSError:  # read-only or full warehouse: its first table write reports that
+        pass
