@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from novacrm_spark.cli_options import date_option, make_settings, settings_options, warehouse_errors
+from novacrm_spark.cli_options import date_option, date_text_option, make_settings, settings_options, warehouse_errors
 from novacrm_spark.errors import ConfigError, NovaCrmError, SelectionError, environment_problem
 from novacrm_spark.quality.cli import docs
 from novacrm_spark.report.commands import report
@@ -74,7 +74,7 @@ def main() -> None:
     metavar="NAME[+]",
     help="Build only this model (repeatable); NAME+ adds everything downstream of it.",
 )
-@date_option("--as-of", "as_of_date", help="As-of date (YYYY-MM-DD only). Default: latest date in the data.")
+@date_text_option("--as-of", "as_of_date", help="As-of date (YYYY-MM-DD only). Default: latest date in the data.")
 @click.option("--input", "input_dir", metavar="DIR", help="Folder holding the five raw_*.csv exports.")
 @click.option(
     "--incremental",

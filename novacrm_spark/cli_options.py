@@ -42,12 +42,21 @@ def make_settings(config_file: str | None, **overrides: Any) -> Settings:
 
 
 def date_option(flag: str, *names: str, **kwargs: Any) -> Callable:
-    """A ``YYYY-MM-DD`` option: anything else (``20240131``, ``2024-02-30``) is an error naming the flag."""
+    """A ``YYYY-MM-DD`` option whose value is a ``date``; anything else (``20240131``, ``2024-02-30``) is an error."""
 
     def to_date(_ctx: click.Context, _param: click.Parameter, value: str | None):
         return None if value is None else parse_date(flag, value)
 
     return click.option(flag, *names, metavar="YYYY-MM-DD", callback=to_date, **kwargs)
+
+
+def date_text_option(flag: str, *names: str, **kwargs: Any) -> Callable:
+    """Like :func:`date_option`, but the value stays the checked text (a setting the loader parses)."""
+
+    def checked(_ctx: click.Context, _param: click.Parameter, value: str | None):
+        return None if value is None else (parse_date(flag, value) and value)
+
+    return click.option(flag, *names, metavar="YYYY-MM-DD", callback=checked, **kwargs)
 
 
 @contextmanager
