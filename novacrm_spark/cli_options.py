@@ -54,7 +54,9 @@ def date_text_option(flag: str, *names: str, **kwargs: Any) -> Callable:
     """Like :func:`date_option`, but the value stays the checked text (a setting the loader parses)."""
 
     def checked(_ctx: click.Context, _param: click.Parameter, value: str | None):
-        return None if value is None else (parse_date(flag, value) and value)
+        if value is not None:
+            parse_date(flag, value)  # raises, naming the flag, on anything but YYYY-MM-DD
+        return value
 
     return click.option(flag, *names, metavar="YYYY-MM-DD", callback=checked, **kwargs)
 
