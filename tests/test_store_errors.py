@@ -222,17 +222,24 @@ def test_delta_spark_refuses_a_commit_after_another_writers(spark, delta_spark_s
         staged.commit()
 
 
+def staged_save_raising(spark, delta_spark_store, versions: list, error: Exception):
+    """A delta-spark write staged with ``versions`` reported for the table, whose save raises ``error``."""
+    store, calls = delta_spark_store
+    calls["versions"] = versions
+
+    def failing(path):
+        raise error
+
+    calls["save"] = failing
+    return store.stage(spark.createDataFrame(ROWS, SCHEMA), "core", "t")
+
+
 def test_delta_spark_conflict_exceptions_become_one_line(spark, delta_spark_store):
     from delta.exceptions import ConcurrentAppendException
 
-    store, calls = delta_spark_store
-    calls["versions"] = [3, 3, 4]  # Delta's own check fails the commit racing another writer's
-
-    def racing(path):
-        raise ConcurrentAppendException(message="Files were added to the root of the table by a concurrent update.")
-
-    calls["save"] = racing
-    staged = store.stage(spark.createDataFrame(ROWS, SCHEMA), "core", "t")
+    # Delta's own check fails the commit racing another writer's
+    racing = ConcurrentAppendException(message="Files were added to the root of the table by a concurrent update.")
+    staged = staged_save_raising(spark, delta_spark_store, [3, 3, 4], racing)
 
     with pytest.raises(CommitConflictError, match=r"^table core\.t at .* it committed version 4 after this run read version 3"):
         staged.commit()
@@ -241,14 +248,8 @@ def test_delta_spark_conflict_exceptions_become_one_line(spark, delta_spark_stor
 def test_delta_spark_full_disk_is_named(spark, delta_spark_store):
     from pyspark.errors import PySparkException
 
-    store, calls = delta_spark_store
-    calls["versions"] = [None, None]
-
-    def full(path):
-        raise PySparkException(message="[TASK_WRITE_FAILED] ... Caused by: java.io.IOException: No space left on device")
-
-    calls["save"] = full
-    staged = store.stage(spark.createDataFrame(ROWS, SCHEMA), "core", "t")
+    full = PySparkException(message="[TASK_WRITE_FAILED] ... Caused by: java.io.IOException: No space left on device")
+    staged = staged_save_raising(spark, delta_spark_store, [None, None], full)
 
     with pytest.raises(WarehouseError, match=r"^cannot write table core\.t at .*/wh/core/t: no space left on device; "):
         staged.commit()
