@@ -233,7 +233,7 @@ class Runner:
     @property
     def checkpoints_shared_input(self) -> bool:
         """Whether staging holds its validated rows as a local checkpoint (see :class:`SharedInput`)."""
-        return runs_in_one_jvm(self.spark.sparkContext.master) and not self.store.recomputes_input
+        return runs_in_one_jvm(self.spark.conf.get("spark.master")) and not self.store.recomputes_input
 
     def run_values(self, model: Model) -> dict[str, Any]:
         values = {"loaded_at": self.loaded_at, "products": self.settings.products}
@@ -501,12 +501,13 @@ class Runner:
         }
 
     def build_in_thread(self, model: Model) -> Staged:
-        """:meth:`build`, with the Spark jobs labelled by the model (Spark UI, event logs)."""
-        self.spark.sparkContext.setJobDescription(f"{model.layer}.{model.name}")
+        """:meth:`build`, with the Spark jobs tagged by the model (Spark UI, event logs; classic and Connect)."""
+        tag = f"novacrm-{model.layer}.{model.name}"
+        self.spark.addTag(tag)
         try:
             return self.build(model)
         finally:
-            self.spark.sparkContext.setJobDescription(None)
+            self.spark.removeTag(tag)
 
     def depends_on(self, model: Model) -> set[str]:
         """Its inputs and the parents its relationship checks audit against (a failed one skips it)."""
@@ -664,7 +665,7 @@ class _Schedule:
         for future in running:
             future.cancel()
         if any(not f.done() for f in running):
-            self.runner.spark.sparkContext.cancelAllJobs()
+            self.runner.spark.interruptAll()
         wait(running)
         for future in running:
             if not future.cancelled() and future.exception() is None:

@@ -50,7 +50,7 @@ class FakeRunner:
         self.models = {name: FakeModel(name) for name in self.inputs}
         self.settings = type("S", (), {"parallel_models": self.parallel})()
         self.staged_tables: dict[str, object] = {}
-        self.spark = type("Spark", (), {"sparkContext": type("SC", (), {"cancelAllJobs": lambda self: None})()})()
+        self.spark = type("Spark", (), {"interruptAll": lambda self: []})()
 
     def waits_for(self, model: FakeModel) -> set[str]:
         return self.inputs[model.name]
