@@ -73,20 +73,21 @@ public class ReadOnlyGuard {
         };
     }
 
-    public String refusal(String what) {
-        return "refused: " + what + ". " + help;
+    /** The guard's one error: what is refused, and what is allowed. */
+    private SecurityException refused(String what) {
+        return new SecurityException("refused: " + what + ". " + help);
     }
 
     /** The parsed statement: every relation it names must be LAYER.TABLE (or a one-part name). */
     public void checkParsed(QueryPlan node) {
         if (node instanceof UnresolvedRelation) {
             scala.collection.Seq parts = ((UnresolvedRelation) node).multipartIdentifier();
-            if (!allowedName(parts)) throw new SecurityException(refusal("reading " + parts.mkString(".")
-                + " (only published tables, named LAYER.TABLE, can be read)"));
+            if (!allowedName(parts)) throw refused("reading " + parts.mkString(".")
+                + " (only published tables, named LAYER.TABLE, can be read)");
         }
         String name = node.getClass().getSimpleName();
         if (name.startsWith("PlanWithUnresolvedIdentifier"))
-            throw new SecurityException(refusal("IDENTIFIER(...) table names (name the table directly)"));
+            throw refused("IDENTIFIER(...) table names (name the table directly)");
         scala.collection.Iterator it = node.children().iterator();
         while (it.hasNext()) checkParsed((QueryPlan) it.next());
         it = node.innerChildren().iterator();
@@ -108,7 +109,7 @@ public class ReadOnlyGuard {
         if (plan instanceof Command) {
             String name = plan.getClass().getSimpleName().replace("$", "");
             if (plan instanceof SetCommand) checkSet((SetCommand) plan);
-            else if (!commands.contains(name)) throw new SecurityException(refusal(statement(name)));
+            else if (!commands.contains(name)) throw refused(statement(name));
             return;
         }
         checkQuery(plan);
@@ -122,19 +123,19 @@ public class ReadOnlyGuard {
         boolean ordinary = key.startsWith(settingsPrefix);
         java.util.Iterator denied = settingsDenied.iterator();
         while (ordinary && denied.hasNext()) ordinary = !key.startsWith((String) denied.next());
-        if (!ordinary) throw new SecurityException(refusal("SET " + key + " (not an ordinary session setting)"));
+        if (!ordinary) throw refused("SET " + key + " (not an ordinary session setting)");
     }
 
     private void checkQuery(LogicalPlan node) {
         String name = node.getClass().getSimpleName();
         if (name.equals("View")) return;  // our own views over published tables
-        if (node instanceof Command) throw new SecurityException(refusal(statement(name)));
+        if (node instanceof Command) throw refused(statement(name));
         if (name.equals("ScriptTransformation"))
-            throw new SecurityException(refusal("SELECT TRANSFORM (it runs a program)"));
+            throw refused("SELECT TRANSFORM (it runs a program)");
         // Spark checks a view's body on its own too (without the View node): its file
         // relations must lie in the warehouse. The parser already refused any other path.
         if (node.children().isEmpty() && !leaves.contains(name) && !readsTables(node))
-            throw new SecurityException(refusal("reading files or sources directly (" + name + ")"));
+            throw refused("reading files or sources directly (" + name + ")");
         scala.collection.Iterator it = node.expressions().iterator();
         while (it.hasNext()) checkExpression((Expression) it.next());
         it = node.subqueries().iterator();
@@ -162,7 +163,7 @@ public class ReadOnlyGuard {
     private void checkExpression(Expression expression) {
         String name = expression.getClass().getSimpleName();
         if (expressions.contains(name))
-            throw new SecurityException(refusal(name + " (calls into the JVM)"));
+            throw refused(name + " (calls into the JVM)");
         scala.collection.Iterator it = expression.children().iterator();
         while (it.hasNext()) checkExpression((Expression) it.next());
     }
