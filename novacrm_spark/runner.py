@@ -51,7 +51,8 @@ from novacrm_spark.registry import (
 from novacrm_spark import incremental as inc
 from novacrm_spark.metrics import keep_observed_metrics, observed_or_counted
 from novacrm_spark.session import runs_in_one_jvm
-from novacrm_spark.sources import RawFile, check_raw_file, list_source_files, read_raw, source_bytes, source_location
+from novacrm_spark.source_checks import check_raw_file
+from novacrm_spark.sources import RawFile, list_source_files, read_raw, source_bytes, source_location
 from novacrm_spark.store import StagedWrite, TableStore, open_store
 
 Progress = Callable[[str], None]

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from novacrm_spark.cli import main
 from novacrm_spark.errors import InputFileError
-from novacrm_spark import sources
-from novacrm_spark.sources import SOURCES, check_raw_file
+from novacrm_spark import source_checks
+from novacrm_spark.source_checks import check_raw_file
+from novacrm_spark.sources import SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = {
@@ -44,7 +45,7 @@ def header(source: str) -> str:
 def reader(request, monkeypatch):
     """Local files are checked by the driver; other paths through Spark: test both readers."""
     if request.param == "spark":
-        monkeypatch.setattr(sources, "local_file", lambda path: None)
+        monkeypatch.setattr(source_checks, "local_file", lambda path: None)
     return request.param
 
 
@@ -211,4 +212,4 @@ def test_cli_process_exits_2_without_a_traceback(tmp_path, config):
     ],
 )
 def test_only_local_paths_are_checked_by_the_driver(path, expected):
-    assert sources.local_file(path) == expected
+    assert source_checks.local_file(path) == expected

@@ -19,7 +19,7 @@ ALLOWED = {
     "store/_replace.py": "a remove action's deletion timestamp is Delta log bookkeeping (vacuum), not table data",
     "runner.py": "the run's single start timestamp",
     "quality/": "collects check counts and at most 5 sample rows of a failing check",
-    "sources.py": "collects one small count row per partition when looking for non-UTF-8 lines",
+    "source_checks.py": "collects one small count row per partition when looking for non-UTF-8 lines",
     "report/": "marts are small aggregates brought to the driver to draw charts",
     "serving/": "prints query results the user asked for",
     "datagen/": "the generator is plain Python that writes CSV, not part of the Spark data path",
