@@ -51,6 +51,15 @@ class AuthMode:
     kind: str
     credentials: Credentials | None = None
 
+    def driver_conf(self, scratch_dir: str, spark_conf: Mapping[str, str]) -> dict[str, str]:
+        """Driver settings the mode needs before Spark starts: the password provider on the class path
+        (HiveServer2 finds it by name, per login)."""
+        if self.credentials is None:
+            return {}
+        jar = build_jar(scratch_dir, ["PasswordAuthenticator"])
+        existing = spark_conf.get("spark.driver.extraClassPath")
+        return {"spark.driver.extraClassPath": f"{existing}{os.pathsep}{jar}" if existing else jar}
+
     def hive_conf(self) -> dict[str, str]:
         """The HiveServer2 settings for this mode (LDAP/Kerberos keep the config's own)."""
         if self.kind == "password":
@@ -113,15 +122,8 @@ def bind_address(host: str) -> str:
         raise ServingError(f"--host {host} does not resolve to an IPv4 address") from None
 
 
-def password_check_conf(scratch_dir: str, spark_conf: Mapping[str, str]) -> dict[str, str]:
-    """The driver class path holding the password provider: HiveServer2 finds it by name, per login."""
-    jar = build_jar(scratch_dir, ["PasswordAuthenticator"])
-    existing = spark_conf.get("spark.driver.extraClassPath")
-    return {"spark.driver.extraClassPath": f"{existing}{os.pathsep}{jar}" if existing else jar}
-
-
 def install_password_check(spark: SparkSession, credentials: Credentials) -> None:
-    """Hand the provider (on the class path, see :func:`password_check_conf`) the expected credentials."""
+    """Hand the provider (on the class path, see :meth:`AuthMode.driver_conf`) the expected credentials."""
     jvm = spark._jvm  # noqa: SLF001 - serve runs a classic session by nature
     try:
         provider = jvm.java.lang.Class.forName("PasswordAuthenticator")

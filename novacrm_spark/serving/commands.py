@@ -28,10 +28,11 @@ from novacrm_spark.serving.output import FORMATS, render
 from novacrm_spark.store.base import LAYERS
 
 
-def serving_settings(settings: Settings, scratch_dir: str, host: str = "localhost") -> Settings:
+def serving_settings(settings: Settings, scratch_dir: str, host: str = "localhost", auth=None) -> Settings:
     """The settings of a serving session: Spark's own catalog in memory, its folders in ``scratch_dir``.
 
     The driver's own sockets (RPC, block manager) bind to ``host`` too, and there is no UI.
+    ``auth`` (an :class:`~novacrm_spark.serving.auth.AuthMode`) adds what its check needs on the driver.
     """
     from novacrm_spark.serving.auth import bind_address
 
@@ -47,6 +48,8 @@ def serving_settings(settings: Settings, scratch_dir: str, host: str = "localhos
         # One Spark session per JDBC connection: each is guarded (a shared one would be ours).
         "spark.sql.hive.thriftServer.singleSession": "false",
     }
+    if auth is not None:
+        conf.update(auth.driver_conf(scratch_dir, conf))
     return dataclasses.replace(settings, spark_conf=conf)
 
 
@@ -132,16 +135,12 @@ def serve(config_file, warehouse, engine, master, port, host, password_file, no_
 
 
 def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds: float, auth):
-    from novacrm_spark.serving.auth import password_check_conf
     from novacrm_spark.serving.guard import install_read_only_guard
     from novacrm_spark.serving.thrift import start_thrift_server
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
 
-    serving = serving_settings(settings, scratch, host)
-    if auth.credentials is not None:
-        serving = dataclasses.replace(serving, spark_conf={**serving.spark_conf, **password_check_conf(scratch, serving.spark_conf)})
-    spark = build_spark_session(serving)
+    spark = build_spark_session(serving_settings(settings, scratch, host, auth))
     try:
         store = open_store(spark, settings.warehouse, settings.engine)
         catalog = ServingCatalog(spark, store, scratch, log=_echo_err)
@@ -157,8 +156,8 @@ def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds:
     if not catalog.served:
         click.echo("  (none yet: tables are picked up as soon as they are published)")
     click.echo(f"JDBC URL: {server.url}")
-    login = {"password": f" -n {auth.credentials.user if auth.credentials else ''} -p <password>", "none": ""}
-    click.echo(f"  beeline -u {server.url}{login.get(auth.kind, '')}  (read-only: queries, SHOW, DESCRIBE, EXPLAIN)")
+    login = f" -n {auth.credentials.user} -p <password>" if auth.credentials else ""
+    click.echo(f"  beeline -u {server.url}{login}  (read-only: queries, SHOW, DESCRIBE, EXPLAIN)")
     click.echo(
         f"New table versions are picked up within {poll_seconds:g}s; "
         f"kill -HUP {os.getpid()} refreshes now; Ctrl-C or kill {os.getpid()} stops."
