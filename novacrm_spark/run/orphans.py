@@ -48,15 +48,22 @@ def referenced_files(table: Path) -> set[str]:
 
 
 def orphan_files(table: Path) -> list[Path]:
-    """Parquet files and staging folders of ``table`` that no version references (a table never committed: all)."""
-    referenced = referenced_files(table) if (table / LOG).is_dir() else set()
+    """Parquet files and staging folders of ``table`` that no version references (a table never committed: all).
+
+    Only files newer than the newest log entry can be orphans (a commit comes
+    after its files), so a clean table costs a listing, not a read of its log.
+    """
+    log = table / LOG
+    newest_commit = max((entry.stat().st_mtime_ns for entry in log.iterdir()), default=-1) if log.is_dir() else -1
     orphans = [table / SCRATCH] if (table / SCRATCH).exists() else []
+    candidates = []
     for folder, dirs, names in os.walk(table):
         dirs[:] = [d for d in dirs if d not in (LOG, SCRATCH)]
-        for name in names:
-            path = Path(folder) / name
-            if name.endswith(".parquet") and str(path.relative_to(table)) not in referenced:
-                orphans.append(path)
+        candidates += [Path(folder) / n for n in names if n.endswith(".parquet")]
+    candidates = [path for path in candidates if path.stat().st_mtime_ns > newest_commit]
+    if candidates:
+        referenced = referenced_files(table) if log.is_dir() else set()
+        orphans += [path for path in candidates if str(path.relative_to(table)) not in referenced]
     return sorted(orphans)
 
 
