@@ -68,3 +68,10 @@ def test_object_store_warehouses_take_no_file_lock():
     with run_lock("s3a://bucket/lake", "r", "t") as stale:
         assert stale is None
     assert lock_path("file:///lake") == "/lake/_run.lock"
+
+
+def test_a_relative_warehouse_folder_made_only_for_the_lock_is_removed(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the quick start's `warehouse`, relative to the current folder
+    with run_lock("lake/warehouse", "r1", "2025-02-02T06:00:00Z") as stale:
+        assert stale is None and (tmp_path / "lake" / "warehouse" / "_run.lock").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing was written: both folders it made are gone

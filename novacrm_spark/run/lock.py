@@ -64,6 +64,7 @@ def run_lock(warehouse: str, run_id: str, started: str) -> Iterator[Holder | Non
     nothing (a bad input file) leaves nothing behind.
     """
     path = lock_path(warehouse)
+    path = os.path.abspath(path) if path is not None else None
     made = _first_missing(os.path.dirname(path)) if path is not None else None
     handle = _open(path) if path is not None and fcntl is not None else None
     if handle is None:
