@@ -1,7 +1,8 @@
-"""The runner's schedule: models run side by side only when their inputs are finished.
+"""The run's DAG executor: nodes run side by side only when what they wait for is finished.
 
-A fake runner stands in for Spark: each "build" records when it starts and
-ends, so the tests check the order the schedule allows, not timings.
+Each "build" records when it starts and ends, so the tests check the order
+the schedule allows, not timings. No Spark and no runner: the executor only
+gets nodes, a build callback and what to do with outcomes.
 """
 
 from __future__ import annotations
@@ -12,139 +13,123 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from novacrm_spark.runner import ModelResult, Staged, _Schedule
+from novacrm_spark.run.schedule import Node, critical_path_priority, run_graph
 
 
-@dataclass(frozen=True)
-class FakeModel:
+@dataclass
+class Outcome:
     name: str
-    layer: str = "core"
+    status: str  # pass | error | skipped
+    discarded: bool = False
 
 
 @dataclass
-class FakeWrite:
-    aborted: bool = False
-    dataframe: object = None
-    done: bool = False
+class Recorder:
+    """Builds nodes by sleeping; ``fail`` ends in error, ``explode`` raises, ``slow`` takes longer."""
 
-    def abort(self) -> None:
-        self.aborted = True
-
-
-@dataclass
-class FakeRunner:
-    """Just what the schedule uses of a Runner; ``inputs`` maps a model to what it waits for."""
-
-    inputs: dict[str, set[str]]
-    parallel: int = 2
     fail: set[str] = field(default_factory=set)
     explode: str | None = None
     slow: set[str] = field(default_factory=set)
     events: list[tuple[str, str]] = field(default_factory=list)
-    writes: dict[str, FakeWrite] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    finished: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    weights: dict[str, int] = field(default_factory=dict)  # stands in for the raw bytes behind a model
 
-    def __post_init__(self) -> None:
-        self.models = {name: FakeModel(name) for name in self.inputs}
-        self.settings = type("S", (), {"parallel_models": self.parallel})()
-        self.staged_tables: dict[str, object] = {}
-        self.spark = type("Spark", (), {"interruptAll": lambda self: []})()
-
-    def waits_for(self, model: FakeModel) -> set[str]:
-        return self.inputs[model.name]
-
-    depends_on = waits_for
-
-    def upstream_bytes(self, model: FakeModel) -> int:
-        return self.weights.get(model.name, 0)
-
-    def progress(self, line: str) -> None:
-        self.lines.append(line)
-
-    def build_in_thread(self, model: FakeModel) -> Staged:
+    def build(self, name: str) -> Outcome:
         with self.lock:
-            self.events.append(("start", model.name))
-        time.sleep(0.4 if model.name in self.slow else 0.05)
-        if model.name == self.explode:
-            raise RuntimeError(f"{model.name} crashed")
-        write = FakeWrite()
-        self.writes[model.name] = write
+            self.events.append(("start", name))
+        time.sleep(0.4 if name in self.slow else 0.05)
+        if name == self.explode:
+            raise RuntimeError(f"{name} crashed")
+        outcome = self.outcomes[name] = Outcome(name, "error" if name in self.fail else "pass")
         with self.lock:
-            self.events.append(("end", model.name))
-        status = "error" if model.name in self.fail else "pass"
-        return Staged(ModelResult(model.name, model.layer, status, rows=1), [(write, f"core.{model.name}")])
+            self.events.append(("end", name))
+        return outcome
+
+    def run(self, nodes: list[Node], workers: int = 2) -> dict[str, Outcome]:
+        return run_graph(
+            nodes, self.build, failed=lambda o: o.status != "pass", skip=lambda name: Outcome(name, "skipped"),
+            workers=workers, on_finish=lambda name, o: self.finished.append(name),
+            discard=lambda o: setattr(o, "discarded", True),
+        )
+
+    def starts(self) -> list[str]:
+        return [name for kind, name in self.events if kind == "start"]
 
 
 # a -> c, b -> c, c -> d; e stands alone
-DAG = {"a": set(), "b": set(), "c": {"a", "b"}, "d": {"c"}, "e": set()}
+DAG = [Node("a"), Node("b"), Node("c", needs={"a", "b"}), Node("d", needs={"c"}), Node("e")]
 
 
-def schedule(runner: FakeRunner) -> _Schedule:
-    selection = [runner.models[name] for name in runner.inputs]  # already topological
-    return _Schedule(runner, selection)
+def test_a_node_starts_only_after_everything_it_waits_for_has_ended():
+    recorder = Recorder()
+    recorder.run(DAG)
+
+    position = {event: index for index, event in enumerate(recorder.events)}
+    for node in DAG:
+        for parent in node.waits_for:
+            assert position[("end", parent)] < position[("start", node.name)], f"{node.name} started before {parent}"
 
 
-def test_a_model_starts_only_after_everything_it_waits_for_has_ended():
-    runner = FakeRunner(DAG)
-    schedule(runner).run()
-
-    position = {event: index for index, event in enumerate(runner.events)}
-    for name, inputs in DAG.items():
-        for parent in inputs:
-            assert position[("end", parent)] < position[("start", name)], f"{name} started before {parent} ended"
-
-
-def test_independent_models_run_side_by_side_up_to_the_limit():
-    runner = FakeRunner(DAG, parallel=2)
-    schedule(runner).run()
+def test_independent_nodes_run_side_by_side_up_to_the_limit():
+    recorder = Recorder()
+    recorder.run(DAG, workers=2)
 
     running, most = 0, 0
-    for kind, _name in runner.events:
+    for kind, _name in recorder.events:
         running += 1 if kind == "start" else -1
         most = max(most, running)
     assert most == 2
 
 
-def test_one_at_a_time_keeps_the_selection_order_when_nothing_tells_models_apart():
-    runner = FakeRunner(DAG, parallel=1)
-    schedule(runner).run()
+def test_one_at_a_time_keeps_the_given_order_when_nothing_tells_nodes_apart():
+    recorder = Recorder()
+    recorder.run(DAG, workers=1)
 
-    assert [name for kind, name in runner.events if kind == "start"] == ["a", "b", "c", "d", "e"]
+    assert recorder.starts() == ["a", "b", "c", "d", "e"]
 
 
-def test_the_model_heading_the_heaviest_chain_starts_first():
+def test_the_node_heading_the_heaviest_chain_starts_first():
     # "feeder" is light, but "heavy" waits for it: their chain (1 + 10) outweighs "medium" (5).
-    runner = FakeRunner(
-        {"medium": set(), "feeder": set(), "heavy": {"feeder"}},
-        parallel=1, weights={"medium": 5, "feeder": 1, "heavy": 10},
-    )
-    plan = schedule(runner)
-    plan.run()
+    nodes = [Node("medium", weight=5), Node("feeder", weight=1), Node("heavy", needs={"feeder"}, weight=10)]
+    recorder = Recorder()
+    recorder.run(nodes, workers=1)
 
-    assert plan.priority == {"medium": 5, "feeder": 11, "heavy": 10}
-    assert [name for kind, name in runner.events if kind == "start"] == ["feeder", "heavy", "medium"]
+    assert critical_path_priority(nodes) == {"medium": 5, "feeder": 11, "heavy": 10}
+    assert recorder.starts() == ["feeder", "heavy", "medium"]
 
 
-def test_a_failed_model_skips_what_depends_on_it_and_results_keep_selection_order():
-    runner = FakeRunner(DAG, fail={"b"})
-    plan = schedule(runner)
-    plan.run()
+def test_a_failed_node_skips_what_needs_it_and_outcomes_keep_the_given_order():
+    recorder = Recorder(fail={"b"})
+    outcomes = recorder.run(DAG)
 
-    assert {name: r.status for name, r in plan.results.items()} == {
+    assert list(outcomes) == ["a", "b", "c", "d", "e"]
+    assert {name: o.status for name, o in outcomes.items()} == {
         "a": "pass", "b": "error", "c": "skipped", "d": "skipped", "e": "pass"}
-    assert runner.writes["b"].aborted  # a failed model's write is discarded at once
-    assert [item.result.name for item in plan.staged_in_order()] == ["a", "e"]
-    assert sum("SKIP" in line for line in runner.lines) == 2
+    assert ("start", "c") not in recorder.events
+    assert sorted(recorder.finished) == ["a", "b", "c", "d", "e"]  # skips are reported too
 
 
-def test_a_crash_discards_the_writes_of_models_still_running_and_propagates():
-    runner = FakeRunner({"slow": set(), "boom": set(), "later": set()}, explode="boom", slow={"slow"})
-    plan = schedule(runner)
+def test_after_only_orders_a_failure_there_does_not_skip():
+    nodes = [Node("as_of", after={"a"}), Node("a"), Node("b", after={"as_of"})]
+    recorder = Recorder(fail={"a"})
+    outcomes = recorder.run([nodes[1], nodes[0], nodes[2]], workers=1)
+
+    assert recorder.starts() == ["a", "as_of", "b"]
+    assert outcomes["b"].status == "pass"
+
+
+def test_a_crash_discards_the_outcomes_of_nodes_still_running_and_propagates():
+    recorder = Recorder(explode="boom", slow={"slow"})
+    interrupted = []
 
     with pytest.raises(RuntimeError, match="boom crashed"):
-        plan.run()
-    # "slow" was still running when "boom" crashed: the schedule waits for it, then discards its write
-    assert runner.writes["slow"].aborted
-    assert ("start", "later") not in runner.events  # nothing new starts after a crash
+        run_graph(
+            [Node("slow"), Node("boom"), Node("later")], recorder.build, failed=lambda o: False,
+            skip=lambda n: Outcome(n, "skipped"), workers=2,
+            discard=lambda o: setattr(o, "discarded", True), interrupt=lambda: interrupted.append(True),
+        )
+    # "slow" was still running when "boom" crashed: the schedule interrupts it, waits, then discards it
+    assert interrupted == [True]
+    assert recorder.outcomes["slow"].discarded
+    assert ("start", "later") not in recorder.events  # nothing new starts after a crash
