@@ -32,16 +32,24 @@ class TableNotFoundError(NovaCrmError):
     """A table was read before it was ever published."""
 
 
-class QualityCheckError(NovaCrmError):
-    """An ``error``-severity data-quality check failed; nothing was published."""
-
-
 class WarehouseError(NovaCrmError):
     """The warehouse cannot take a write: read-only, full, no permission, or a file in the way."""
 
 
 class CommitConflictError(NovaCrmError):
     """Another writer committed to a table after this run staged its write; the write was not published."""
+
+
+class WarehouseBusyError(NovaCrmError):
+    """Another live run holds the warehouse's run lock."""
+
+
+class ReportError(NovaCrmError):
+    """The report cannot be built: marts missing, or the output cannot be written."""
+
+
+class ServingError(NovaCrmError):
+    """A table cannot be served, a query failed, or the server cannot start or register."""
 
 
 # OS errors caused by the machine's state rather than by a bug, and how to say them.
@@ -61,7 +69,3 @@ def environment_problem(exc: OSError) -> str | None:
     Example: ``environment_problem(OSError(errno.EROFS, "x"))`` -> ``'read-only file system'``.
     """
     return ENVIRONMENT_ERRNOS.get(exc.errno) if isinstance(exc, OSError) else None
-
-
-class WarehouseBusyError(NovaCrmError):
-    """Another live run holds the warehouse's run lock."""

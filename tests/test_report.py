@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from plotly.offline import get_plotlyjs
 
 from novacrm_spark.cli import main
+from novacrm_spark.errors import ReportError
 from novacrm_spark.report import charts
 from novacrm_spark.report.charts.style import RISK_COLORS, TIER_COLORS, money, number, pct
 from novacrm_spark.report.data import MARTS, ReportData, RunInfo, latest_run, load_report_data
-from novacrm_spark.report.errors import ReportError
 from novacrm_spark.report.headline import headlines
 from novacrm_spark.report.page import build_figures, render_report
 from novacrm_spark.report.sections import SECTIONS

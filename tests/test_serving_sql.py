@@ -18,11 +18,11 @@ from deltalake import DeltaTable
 from pyspark.sql.types import DateType, DecimalType, LongType, StringType, StructField, StructType
 
 from novacrm_spark.cli import main
+from novacrm_spark.errors import ServingError
 from novacrm_spark.registry import all_models
 from novacrm_spark.serving.catalog import Change, ServingCatalog
 from novacrm_spark.serving.tables import TableRef, registry_tables, table_comment
 from novacrm_spark.serving.views import FileGroup, file_groups, select_sql, view_sql
-from novacrm_spark.serving.errors import ServingError
 from novacrm_spark.serving.output import csv_value, render
 from novacrm_spark.serving.register import (
     RegisteredTable,

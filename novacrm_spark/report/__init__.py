@@ -7,15 +7,13 @@ and every chart's data are inlined, so the file opens without a network.
 Example::
 
     >>> from novacrm_spark.report import write_report
-    >>> write_report(store, "warehouse", "report.html")
+    >>> write_report(store, "report.html")
     'report.html'
 """
 
 from typing import Any
 
-from novacrm_spark.report.errors import ReportError
-
-__all__ = ["ReportError", "render_report", "write_report"]
+__all__ = ["render_report", "write_report"]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType
 
-from novacrm_spark.report.errors import ReportError
+from novacrm_spark.errors import ReportError
 from novacrm_spark.store import TableStore
 
 MARTS = ("customer_health_scores", "churn_risk_view", "nrr_summary", "revenue_cohort_analysis", "sla_adherence")

@@ -22,9 +22,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
+from novacrm_spark.errors import ReportError
 from novacrm_spark.report.css import STYLESHEET
 from novacrm_spark.report.data import ReportData, load_report_data
-from novacrm_spark.report.errors import ReportError
 from novacrm_spark.report.headline import Headline, headlines
 from novacrm_spark.report.sections import SECTIONS, Marts, Section
 from novacrm_spark.store import TableStore

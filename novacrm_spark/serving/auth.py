@@ -27,7 +27,7 @@ from typing import Mapping
 
 from pyspark.sql import SparkSession
 
-from novacrm_spark.serving.errors import ServingError
+from novacrm_spark.errors import ServingError
 from novacrm_spark.serving.jvm import build_jar, java_array
 
 PASSWORD_ENV = "NOVACRM_SERVE_PASSWORD"

@@ -32,8 +32,8 @@ from typing import Callable, Mapping
 
 from pyspark.sql import SparkSession
 
+from novacrm_spark.errors import ServingError
 from novacrm_spark.registry import Model, all_models
-from novacrm_spark.serving.errors import ServingError
 from novacrm_spark.serving.sqltext import quote_identifier
 from novacrm_spark.serving.tables import TableRef, folder_tables, registry_tables, table_comment
 from novacrm_spark.serving.views import database_sql, file_groups, select_sql, view_sql

@@ -22,8 +22,8 @@ import click
 
 from novacrm_spark.cli_options import make_settings, settings_options
 from novacrm_spark.config import Settings
+from novacrm_spark.errors import ServingError
 from novacrm_spark.serving.catalog import ServingCatalog, require_tables
-from novacrm_spark.serving.errors import ServingError
 from novacrm_spark.serving.output import FORMATS, render
 from novacrm_spark.store.base import LAYERS
 

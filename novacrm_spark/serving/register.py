@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import os
 from typing import Any, Callable, Iterable, Mapping
 
-from novacrm_spark.serving.errors import ServingError
+from novacrm_spark.errors import ServingError
 from novacrm_spark.serving.sqltext import qualified_name, string_literal
 from novacrm_spark.registry import Model
 from novacrm_spark.serving.tables import LAYER_COMMENTS, published_tables, table_comment

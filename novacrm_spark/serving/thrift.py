@@ -23,8 +23,8 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from novacrm_spark.errors import ServingError
 from novacrm_spark.serving.auth import AuthMode, install_password_check
-from novacrm_spark.serving.errors import ServingError
 
 def jdbc_url(host: str, port: int) -> str:
     """The URL BI tools and beeline connect to."""

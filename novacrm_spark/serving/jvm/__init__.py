@@ -36,7 +36,7 @@ def build_jar(folder: str, names: list[str]) -> str:
     """
     import pyspark
 
-    from novacrm_spark.serving.errors import ServingError
+    from novacrm_spark.errors import ServingError
 
     jar = os.path.join(folder, "novacrm-serving.jar")
     jars = os.path.join(os.path.dirname(pyspark.__file__), "jars", "*")
