@@ -20,6 +20,8 @@ except ImportError:  # Windows: no advisory locks; Delta's own conflict check st
     fcntl = None
 
 LAYERS = ("staging", "core", "marts", "quarantine")
+# The pipeline's own bookkeeping tables (the run manifest): not a layer, never served.
+META_LAYER = "_meta"
 # A table name as typed (``show``): a plain identifier, like every model's.
 TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A table's folder: any single folder name (tables placed by hand, e.g. ``my-table``, are served
@@ -87,6 +89,17 @@ class StagedWrite:
             self._abort()
 
 
+@dataclass(frozen=True)
+class WriteOptions:
+    """How :meth:`TableStore.stage` writes a table (see there)."""
+
+    description: str | None
+    column_comments: Mapping[str, str]
+    partition_by: list[str]
+    replace_partitions: list[Any] | None
+    observe: list[Column]
+
+
 class TableStore(abc.ABC):
     """Read and publish Delta tables under ``<warehouse>/<layer>/<table>``."""
 
@@ -102,7 +115,7 @@ class TableStore(abc.ABC):
 
     def table_path(self, layer: str, table: str) -> str:
         # User input is checked by parse_table_name; a bad name here is a bug.
-        if layer not in LAYERS or not TABLE_FOLDER.fullmatch(table):
+        if layer not in (*LAYERS, META_LAYER) or not TABLE_FOLDER.fullmatch(table):
             raise ValueError(f"not a table: {layer!r}.{table!r}; layers are {LAYERS}")
         return f"{self.warehouse}/{layer}/{table}"
 
@@ -115,10 +128,13 @@ class TableStore(abc.ABC):
         """The latest committed version, or None when the table does not exist."""
 
     @abc.abstractmethod
+    def restore(self, layer: str, table: str, version: int) -> int:
+        """Commit the table's ``version`` again as its newest version (Delta RESTORE); returns the new one."""
+
+    @abc.abstractmethod
     def read(self, layer: str, table: str, version: int | None = None) -> DataFrame:
         """The table (or an older ``version`` of it) as a DataFrame."""
 
-    @abc.abstractmethod
     def stage(
         self,
         df: DataFrame,
@@ -146,6 +162,13 @@ class TableStore(abc.ABC):
             >>> store.stage(march_rows, "core", "fct_usage", partition_by=["event_month"],
             ...             replace_partitions=[date(2024, 3, 1)]).commit()
         """
+        options = WriteOptions(description, dict(column_comments or {}), list(partition_by or []),
+                               None if replace_partitions is None else list(replace_partitions), list(observe))
+        return self._stage(df, layer, table, options)
+
+    @abc.abstractmethod
+    def _stage(self, df: DataFrame, layer: str, table: str, options: WriteOptions) -> StagedWrite:
+        """:meth:`stage`, as each engine writes."""
 
     @staticmethod
     def observed(df: DataFrame, metrics: Sequence[Column]) -> tuple[DataFrame, Observation | None]:

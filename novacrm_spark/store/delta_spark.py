@@ -11,14 +11,14 @@ check fails a commit racing another writer's.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Sequence
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from novacrm_spark.errors import TableNotFoundError
 from novacrm_spark.store._errors import conflict, writing
 from novacrm_spark.store._partitions import normalise_partitions
-from novacrm_spark.store.base import StagedWrite, TableStore
+from novacrm_spark.store.base import StagedWrite, TableStore, WriteOptions
 
 
 def delta_spark_available(spark: SparkSession) -> bool:
@@ -49,6 +49,11 @@ class DeltaSparkStore(TableStore):
             return None
         return delta_table.history(1).select("version").first()[0]
 
+    def restore(self, layer: str, table: str, version: int) -> int:
+        with writing(f"table {layer}.{table}", self.table_path(layer, table)):
+            self._delta_table(layer, table).restoreToVersion(version)
+        return self.version(layer, table)
+
     def read(self, layer: str, table: str, version: int | None = None) -> DataFrame:
         if not self.exists(layer, table):
             raise TableNotFoundError(f"table {layer}.{table} does not exist at {self.table_path(layer, table)}")
@@ -57,26 +62,16 @@ class DeltaSparkStore(TableStore):
             reader = reader.option("versionAsOf", version)
         return reader.load(self.table_path(layer, table))
 
-    def stage(
-        self,
-        df: DataFrame,
-        layer: str,
-        table: str,
-        description: str | None = None,
-        column_comments: Mapping[str, str] | None = None,
-        partition_by: Sequence[str] | None = None,
-        replace_partitions: Iterable[Any] | None = None,
-        observe: Sequence[Column] = (),
-    ) -> StagedWrite:
-        comments = column_comments or {}
+    def _stage(self, df: DataFrame, layer: str, table: str, options: WriteOptions) -> StagedWrite:
+        comments, description, replace_partitions = options.column_comments, options.description, options.replace_partitions
         path, name = self.table_path(layer, table), f"{layer}.{table}"
         read = self.version(layer, table)  # the commit lands on this version or not at all
         for column, comment in comments.items():
             df = df.withMetadata(column, {**df.schema[column].metadata, "comment": comment})
-        observed, observation = self.observed(df, observe)
+        observed, observation = self.observed(df, options.observe)
         cached = observed.persist()
         num_rows = cached.count()  # fills the cache, and the observation with it
-        columns = list(partition_by or [])
+        columns = options.partition_by
         condition = None
         if replace_partitions is not None and self.exists(layer, table):
             condition = replace_where(columns, normalise_partitions(columns, replace_partitions))

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 from urllib.parse import quote, unquote
 
 import pyarrow as pa
@@ -47,7 +47,7 @@ from novacrm_spark.store._partitions import (
     scratch_dir,
 )
 from novacrm_spark.store._replace import ReplaceBase, partition_columns
-from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
+from novacrm_spark.store.base import StagedWrite, StoreError, TableStore, WriteOptions
 
 # Delta stores timestamps as Parquet INT64 microseconds (Spark's default is the legacy INT96).
 TIMESTAMP_TYPE_CONF = "spark.sql.parquet.outputTimestampType"
@@ -75,6 +75,12 @@ class EmbeddedStore(TableStore):
             return None
         return DeltaTable(self.table_path(layer, table)).version()
 
+    def restore(self, layer: str, table: str, version: int) -> int:
+        path = self.table_path(layer, table)
+        with writing(f"table {layer}.{table}", path):
+            DeltaTable(path).restore(version)
+            return DeltaTable(path).version()
+
     def read(self, layer: str, table: str, version: int | None = None) -> DataFrame:
         path = self.table_path(layer, table)
         if not self.exists(layer, table):
@@ -94,22 +100,12 @@ class EmbeddedStore(TableStore):
             reader = reader.option("basePath", path)
         return reader.parquet(*files).select(*schema.fieldNames())
 
-    def stage(
-        self,
-        df: DataFrame,
-        layer: str,
-        table: str,
-        description: str | None = None,
-        column_comments: Mapping[str, str] | None = None,
-        partition_by: Sequence[str] | None = None,
-        replace_partitions: Iterable[Any] | None = None,
-        observe: Sequence[Column] = (),
-    ) -> StagedWrite:
+    def _stage(self, df: DataFrame, layer: str, table: str, options: WriteOptions) -> StagedWrite:
         path = self.table_path(layer, table)
         name = f"{layer}.{table}"
-        columns = list(partition_by or [])
+        columns, replace_partitions = options.partition_by, options.replace_partitions
         spark_schema = as_nullable(df.schema)
-        arrow_schema = _with_comments(to_arrow_schema(spark_schema), column_comments or {})
+        arrow_schema = _with_comments(to_arrow_schema(spark_schema), options.column_comments)
         delta_schema = DeltaSchema.from_arrow(arrow_schema)
         # The version this write follows: its commit lands on it or not at all (see _commit).
         snapshot = DeltaTable(path) if DeltaTable.is_deltatable(path) else None
@@ -119,7 +115,7 @@ class EmbeddedStore(TableStore):
             base = ReplaceBase.of(snapshot, name, columns, replace, delta_schema)
         write_id = uuid.uuid4().hex
         with writing(f"table {name}", path):
-            files, metrics = self._write_files(df, observe, path, columns, write_id, name, base)
+            files, metrics = self._write_files(df, options.observe, path, columns, write_id, name, base)
         written = self._read_files(path, spark_schema, columns, [os.path.join(path, f.path) for f in files])
         staged_df = written
         if base is not None and base.snapshot is not None:
@@ -127,7 +123,7 @@ class EmbeddedStore(TableStore):
             kept = [os.path.join(path, unquote(p)) for p in base.kept_paths]
             staged_df = self._read_files(path, spark_schema, columns, kept + [os.path.join(path, f.path) for f in files])
         commit = Commit(path, name, table, snapshot, base, [_add_action(f) for f in files], delta_schema, columns,
-                        description, write_id)
+                        options.description, write_id)
         return StagedWrite(
             dataframe=staged_df,
             num_rows=sum(f.num_records for f in files),
