@@ -23,8 +23,9 @@ from typing import Iterable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from novacrm_spark.bookkeeping import COLLAPSED
 from novacrm_spark.columns import parse_timestamp
-from novacrm_spark.registry import COLLAPSED
+from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.sources import RawFile
 
 PARTITION_COLUMN = "event_month"
@@ -96,9 +97,9 @@ def clear_watermark(warehouse: str) -> None:
 
 
 def _state_path(warehouse: str) -> str | None:
-    if "://" in warehouse and not warehouse.startswith("file://"):
+    if not is_local(warehouse):
         return None
-    return os.path.join(warehouse.removeprefix("file://"), STATE_FILE)
+    return os.path.join(local_path(warehouse), STATE_FILE)
 
 
 def with_event_month(df: DataFrame, date_column: str = "event_date") -> DataFrame:

@@ -1,78 +1,87 @@
-"""The model registry: every table the pipeline builds, its layer, inputs and key.
+"""The model registry: every table the pipeline builds, found by scanning the model packages.
 
-A model is a pure function registered with :func:`model`. Its positional
-parameters receive its inputs, in the declared order, as DataFrames (raw
-sources are named ``raw_<source>``, tables by their model name). Keyword-only
-parameters receive run values by name: ``as_of_date``, ``loaded_at`` and
-``products`` (the configured product catalog).
+Each fact about a model is stated once, in the model's own module (see
+:mod:`novacrm_spark.model`): its name is the function's, its layer its
+package, its inputs its positional parameter names, its run values its
+keyword-only ones; its key is its contract's first unique check.
 
 Example::
 
-    @model(layer="core", inputs=["stg_accounts"], key=["account_id"])
-    def dim_account(stg_accounts: DataFrame, *, as_of_date: date) -> DataFrame:
-        ...
+    >>> models = all_models()
+    >>> models["fct_revenue"].layer, models["fct_revenue"].inputs
+    ('core', ('stg_accounts', 'stg_invoices'))
+    >>> [m.name for m in select_models(models, "all", ["fct_revenue+"])][:2]
+    ['fct_revenue', 'customer_health_scores']
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
+import pkgutil
 from dataclasses import dataclass
-from typing import Callable, Iterable, NamedTuple
+from types import ModuleType
+from typing import Callable, Iterable
 
 from pyspark.sql import DataFrame
 
+from novacrm_spark.bookkeeping import BOOKKEEPING, COLLAPSED, ROWS_PER_KEY  # noqa: F401 - re-exported
 from novacrm_spark.errors import SelectionError
+from novacrm_spark.model import StagingResult, is_model, model  # noqa: F401 - re-exported
 from novacrm_spark.sources import SOURCES
 
 LAYER_ORDER = ("staging", "core", "marts")
 RUN_VALUES = ("as_of_date", "loaded_at", "products")
+MODELS_PACKAGE = "novacrm_spark.models"
+RAW_INPUTS = {f"raw_{name}" for name in SOURCES}
 
-
-# How many accepted rows share a row's key: a column a staging model may add for the
-# writer's unique check (counted in its dedupe window, which already groups rows by key).
-ROWS_PER_KEY = "_rows_per_key"
-# How many identical copies of a source row staging collapsed into it (on one row per key, else 0):
-# the runner sums it while writing, so every row of a raw file is accounted for.
-COLLAPSED = "_collapsed_copies"
-# Columns a staging model's frames carry for the runner's counts, never written.
-BOOKKEEPING = (ROWS_PER_KEY, COLLAPSED)
-
-
-class StagingResult(NamedTuple):
-    """What every staging model returns: the accepted rows and the quarantined ones.
-
-    ``validated`` is the frame both are filtered from; the runner holds it (cached
-    or checkpointed) while it stages the two, so the raw file is parsed and
-    validated once. ``accepted_counted`` is ``accepted`` plus :data:`ROWS_PER_KEY`
-    and :data:`COLLAPSED`, ``quarantined_counted`` is ``quarantined`` plus
-    :data:`COLLAPSED`: the runner's writes turn them into the unique check's count
-    and the collapsed copies' count (and do not write them). ``derive`` filters
-    the outputs from a validated frame: :meth:`from_validated` uses it to re-base
-    them on a checkpoint.
-    """
-
-    accepted: DataFrame
-    quarantined: DataFrame
-    validated: DataFrame | None = None
-    accepted_counted: DataFrame | None = None
-    derive: Callable[[DataFrame], StagingResult] | None = None
-    quarantined_counted: DataFrame | None = None
-
-    def from_validated(self, validated: DataFrame) -> StagingResult:
-        """The same outputs, filtered from ``validated`` (e.g. a checkpoint of this result's)."""
-        if self.derive is None:
-            raise ValueError("this staging result cannot be re-based: it has no derive function")
-        return self.derive(validated)
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
 @dataclass(frozen=True)
 class Model:
+    """One registered table, as read from its function (see :meth:`from_function`)."""
+
     name: str
     layer: str
     inputs: tuple[str, ...]
-    key: tuple[str, ...]
     build: Callable[..., DataFrame | StagingResult]
     description: str
+
+    @classmethod
+    def from_function(cls, fn: Callable) -> Model:
+        """The model a :func:`~novacrm_spark.model.model` function declares.
+
+        Example: ``novacrm_spark.models.core.fct_usage.fct_usage(stg_accounts,
+        stg_usage_events, *, as_of_date)`` -> name ``fct_usage``, layer ``core``,
+        inputs ``("stg_accounts", "stg_usage_events")``.
+        """
+        params = inspect.signature(fn).parameters.values()
+        odd = [p.name for p in params if p.kind not in (*_POSITIONAL, inspect.Parameter.KEYWORD_ONLY)]
+        if odd:
+            raise ValueError(f"model {fn.__name__!r}: *args/**kwargs ({', '.join(odd)}) cannot name inputs")
+        unknown = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in RUN_VALUES]
+        if unknown:
+            raise ValueError(
+                f"model {fn.__name__!r}: keyword-only parameter(s) {', '.join(unknown)} are not run values "
+                f"({', '.join(RUN_VALUES)})"
+            )
+        return cls(
+            name=fn.__name__,
+            layer=layer_of(fn.__module__),
+            inputs=tuple(p.name for p in params if p.kind in _POSITIONAL),
+            build=fn,
+            description=inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0],
+        )
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The columns of the first unique check of the model's contract."""
+        # Imported here: the contracts' tooling (quality.docs) reads this registry.
+        from novacrm_spark.quality.contracts import default_contracts
+
+        return default_contracts().for_model(self.name).key()
 
     @property
     def run_values(self) -> tuple[str, ...]:
@@ -94,39 +103,44 @@ class Model:
         return self.raw_inputs[0][len("raw_"):] if self.layer == "staging" else None
 
 
-RAW_INPUTS = {f"raw_{name}" for name in SOURCES}
-REGISTRY: dict[str, Model] = {}
+def layer_of(module: str) -> str:
+    """The layer of a model module: the package it sits in.
 
-
-def model(
-    *, layer: str, inputs: Iterable[str], key: Iterable[str], name: str | None = None
-) -> Callable[[Callable], Callable]:
-    """Register a model function; the table name defaults to the function name."""
-    if layer not in LAYER_ORDER:
-        raise ValueError(f"layer must be one of {LAYER_ORDER}; got {layer!r}")
-
-    def register(fn: Callable) -> Callable:
-        table = name or fn.__name__
-        if table in REGISTRY:
-            raise ValueError(f"model {table!r} is registered twice")
-        REGISTRY[table] = Model(
-            name=table,
-            layer=layer,
-            inputs=tuple(inputs),
-            key=tuple(key),
-            build=fn,
-            description=inspect.cleandoc(fn.__doc__ or "").split("\n\n")[0],
-        )
-        return fn
-
-    return register
+    Example: ``layer_of("novacrm_spark.models.marts.nrr_summary")`` -> ``'marts'``.
+    """
+    package, _, layer = module.rpartition(".")[0].rpartition(".")
+    if package != MODELS_PACKAGE or layer not in LAYER_ORDER:
+        raise ValueError(f"a model must live in {MODELS_PACKAGE}.<{'|'.join(LAYER_ORDER)}>; {module!r} does not")
+    return layer
 
 
 def all_models() -> dict[str, Model]:
-    """Every registered model (importing the model packages registers them)."""
-    import novacrm_spark.models  # noqa: F401 - registers the models
+    """Every model, by name: the ``@model`` functions of the layer packages' modules."""
+    return dict(_discovered())
 
-    return REGISTRY
+
+@functools.lru_cache(maxsize=1)
+def _discovered() -> tuple[tuple[str, Model], ...]:
+    found: dict[str, Model] = {}
+    for layer in LAYER_ORDER:
+        for module in layer_modules(layer):
+            for fn in models_in(module):
+                if fn.__name__ in found:
+                    raise ValueError(f"model {fn.__name__!r} is defined twice (second in {module.__name__})")
+                found[fn.__name__] = Model.from_function(fn)
+    return tuple(found.items())
+
+
+def layer_modules(layer: str) -> list[ModuleType]:
+    """The modules of one layer package, imported; modules named ``_*`` hold shared helpers, not models."""
+    package = importlib.import_module(f"{MODELS_PACKAGE}.{layer}")
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+    return [importlib.import_module(f"{package.__name__}.{name}") for name in names]
+
+
+def models_in(module: ModuleType) -> list[Callable]:
+    """The model functions defined in ``module`` (not those it imports from another)."""
+    return [obj for obj in vars(module).values() if is_model(obj) and obj.__module__ == module.__name__]
 
 
 def topological_order(models: dict[str, Model]) -> list[Model]:

@@ -42,15 +42,15 @@ from pyspark.sql import functions as F
 from novacrm_spark import as_of
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError, SelectionError
-from novacrm_spark.quality import CheckResult, Contracts, default_contracts, run_checks
-from novacrm_spark.quality.checks import check_params, name_unrunnable_check, row_level_metrics, with_keyed_flags
+from novacrm_spark.quality import CheckResult, Contracts, default_contracts
+from novacrm_spark.quality.checks import check_params, name_unrunnable_check
+from novacrm_spark.quality.checks import flagged as flag_checks, results as check_results
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.registry import (
     BOOKKEEPING, COLLAPSED, Model, StagingResult, all_models, select_models, topological_order
 )
 from novacrm_spark import incremental as inc
 from novacrm_spark.metrics import keep_observed_metrics, observed_or_counted
-from novacrm_spark.session import runs_in_one_jvm
 from novacrm_spark.source_checks import check_raw_file
 from novacrm_spark.sources import RawFile, list_source_files, read_raw, source_bytes, source_location
 from novacrm_spark.store import StagedWrite, TableStore, open_store
@@ -231,11 +231,6 @@ class Runner:
             self.progress(f"as_of_date not set: using {latest} (latest date in the data)")
         return self._as_of_date
 
-    @property
-    def checkpoints_shared_input(self) -> bool:
-        """Whether staging holds its validated rows as a local checkpoint (see :class:`SharedInput`)."""
-        return runs_in_one_jvm(self.spark.conf.get("spark.master")) and not self.store.recomputes_input
-
     def run_values(self, model: Model) -> dict[str, Any]:
         values = {"loaded_at": self.loaded_at, "products": self.settings.products}
         return {name: (self.as_of_date if name == "as_of_date" else values[name]) for name in model.run_values}
@@ -252,8 +247,7 @@ class Runner:
         output = model.build(*[self.input_frame(name) for name in model.inputs], **self.run_values(model))
         contract = self.contracts.for_model(model.name)
         writes: list[tuple[StagedWrite, str]] = []
-        shared = SharedInput.hold(output, checkpoint=self.checkpoints_shared_input)
-        output = shared.output
+        shared = SharedInput.hold(output)
         try:
             main = self.stage(_accepted_frame(output), contract)
             writes.append((main, contract.qualified_name))
@@ -293,7 +287,7 @@ class Runner:
             if months is not None:
                 extra["replace_partitions"] = months
         params = self.check_params(contract)
-        metrics = row_level_metrics(contract, params)
+        metrics = []
         if contract.layer == "quarantine":
             metrics += _reason_counts(contract)
         if COLLAPSED in df.columns:
@@ -301,7 +295,7 @@ class Runner:
         columns = [c for c in df.columns if c not in BOOKKEEPING]
         comments = {k: v for k, v in contract.column_comments().items() if k in columns}
         try:
-            flagged, keyed = with_keyed_flags(contract, df, self.table)
+            flagged, keyed = flag_checks(contract, df, self.table, params)
             observed, observation = TableStore.observed(flagged, metrics + keyed)
             write = self.store.stage(
                 observed.select(*columns), contract.layer, contract.name, description=contract.description,
@@ -330,9 +324,10 @@ class Runner:
         raw = self.input_frame("raw_usage_events")
         output = model.build(raw, self.table("stg_accounts"), **self.run_values(model))
         published = self.store.read("staging", model.name)
-        to_add, conflicting = inc.merge_new_events(published, output.accepted)
+        # The tables' own columns: the bookkeeping columns count a full build's rows, not a merge's.
+        to_add, conflicting = inc.merge_new_events(published, output.accepted.drop(*BOOKKEEPING))
         conflicts = inc.conflict_quarantine(clean(raw, RULES), conflicting, self.loaded_at)
-        new_quarantine = output.quarantined.unionByName(conflicts)
+        new_quarantine = output.quarantined.drop(*BOOKKEEPING).unionByName(conflicts)
         # A handful of month dates: the partitions this run replaces, and the new rows each gets.
         counted = inc.affected_months(to_add, new_quarantine).collect()
         months, added = sorted(r[0] for r in counted), sum(int(r[1]) for r in counted)
@@ -396,7 +391,7 @@ class Runner:
     def audit(self, contract: TableContract, write: StagedWrite, df: DataFrame | None = None) -> list[CheckResult]:
         """The contract's checks on the staged table (or ``df``), from the counts its write observed."""
         df = write.dataframe if df is None else df
-        return run_checks(contract, df, self.table, self.check_params(contract), observed=write.metrics)
+        return check_results(contract, df, write.metrics, self.table, self.check_params(contract))
 
     def input_label(self, name: str) -> str:
         if name.startswith("raw_"):
@@ -695,32 +690,27 @@ def _observed_reasons(metrics: dict[str, Any]) -> dict[str, int] | None:
 
 def _accepted_frame(output: DataFrame | StagingResult) -> DataFrame:
     """The frame a model's table is written from (a staging model's, with its bookkeeping columns)."""
-    if not isinstance(output, StagingResult):
-        return output
-    return output.accepted if output.accepted_counted is None else output.accepted_counted
+    return output.accepted if isinstance(output, StagingResult) else output
 
 
 def _quarantined_frame(output: StagingResult) -> DataFrame:
-    """The frame a quarantine table is written from (with its collapsed copies, when counted)."""
-    return output.quarantined if output.quarantined_counted is None else output.quarantined_counted
+    """The frame a quarantine table is written from (with its collapsed copies)."""
+    return output.quarantined
 
 
 @dataclass
 class SharedInput:
     """The validated frame a staging result's two outputs are filtered from, held while both are written.
 
-    Held, the raw file is parsed and validated once. By default in Spark's
-    columnar cache; with ``checkpoint`` as a local checkpoint: rows kept as
-    Spark computed them, no columnar encoding, which made usage staging about a
-    quarter faster (docs/benchmarks.md). A local checkpoint drops the lineage,
-    so it is only for a local master (no executor to lose) and a store that never
-    recomputes a staged write's input.
+    Held (``persist``, memory then disk), the raw file is parsed and validated
+    once for both writes; :meth:`release` unpersists it. A model's table is
+    not held: it is written once.
 
     Example::
 
-        shared = SharedInput.hold(output, checkpoint=True)
+        shared = SharedInput.hold(output)
         try:
-            ...  # write shared.output.accepted and shared.output.quarantined
+            ...  # write output.accepted and output.quarantined
         finally:
             shared.release()
     """
@@ -729,16 +719,11 @@ class SharedInput:
     _release: Callable[[], None] = field(default=lambda: None, repr=False)
 
     @classmethod
-    def hold(cls, output: DataFrame | StagingResult, checkpoint: bool = False) -> SharedInput:
-        if not isinstance(output, StagingResult) or output.validated is None:
+    def hold(cls, output: DataFrame | StagingResult) -> SharedInput:
+        if not isinstance(output, StagingResult):
             return cls(output)
-        if checkpoint and output.derive is not None:
-            held = output.validated.localCheckpoint(eager=False, storageLevel=StorageLevel.MEMORY_AND_DISK)
-            # The checkpoint's blocks belong to the RDD under its plan; PySpark has no handle on it.
-            blocks = held._jdf.logicalPlan().rdd()
-            return cls(output.from_validated(held), lambda: blocks.unpersist(False))
-        cached = output.validated.persist(StorageLevel.MEMORY_AND_DISK)
-        return cls(output, lambda: cached.unpersist())
+        held = output.validated.persist(StorageLevel.MEMORY_AND_DISK)
+        return cls(output, lambda: held.unpersist())
 
     def release(self) -> None:
         self._release()
@@ -777,19 +762,8 @@ def _line(result: ModelResult) -> str:
 
 def _check_lines(result: ModelResult) -> list[str]:
     """One line per failed or warned check: table, check, failing rows and sample rows."""
-    lines = []
-    for check in result.checks:
-        if check["status"] == "pass":
-            continue
-        text = f"{check['status'].upper()} {result.name}: check {check['name']} failed on {check['failing_rows']} row(s)"
-        if check["detail"]:
-            text += f" ({check['detail']})"
-        if check["samples"]:
-            text += "; sample rows: " + "; ".join(
-                "{" + ", ".join(f"{k}={v}" for k, v in sample.items()) + "}" for sample in check["samples"]
-            )
-        lines.append(text)
-    return lines
+    checks = [CheckResult.from_dict(result.name, check) for check in result.checks]
+    return [f"{c.status.upper()} {c.describe()}" for c in checks if c.status != "pass"]
 
 
 def write_run_results(result: RunResult, settings: Settings, warehouse: str) -> str | None:

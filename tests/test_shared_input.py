@@ -3,10 +3,8 @@
 import datetime as dt
 
 import pytest
-from chispa import assert_df_equality
 
 from novacrm_spark.models.staging.stg_accounts import stg_accounts
-from novacrm_spark.registry import StagingResult
 from novacrm_spark.runner import SharedInput
 from novacrm_spark.session import runs_in_one_jvm
 from novacrm_spark.sources import SOURCES
@@ -24,41 +22,22 @@ def staged(spark):
     return stg_accounts(spark.createDataFrame(ROWS, SOURCES["accounts"].schema), loaded_at=LOADED)
 
 
-def test_a_checkpoint_gives_the_same_tables_and_release_drops_its_rows(staged):
-    shared = SharedInput.hold(staged, checkpoint=True)
-    assert shared.output.validated is not staged.validated
-    assert_df_equality(shared.output.accepted, staged.accepted, ignore_row_order=True)
-    assert_df_equality(shared.output.quarantined, staged.quarantined, ignore_row_order=True)
-    assert_df_equality(shared.output.accepted_counted, staged.accepted_counted, ignore_row_order=True)
-    shared.release()
-    # No lineage to fall back on: the checkpoint's rows are gone, not recomputed.
-    with pytest.raises(Exception, match="CHECKPOINT_RDD_BLOCK_ID_NOT_FOUND"):
-        shared.output.accepted.count()
-
-
-def test_by_default_the_validated_rows_are_cached_until_released(staged):
+def test_the_validated_rows_are_persisted_until_released(staged):
     shared = SharedInput.hold(staged)
     assert shared.output is staged
     assert staged.validated.is_cached
+    assert (staged.accepted.count(), staged.quarantined.count()) == (1, 2)
     shared.release()
     assert not staged.validated.is_cached
 
 
 def test_a_model_table_is_not_held(spark):
     df = spark.range(3)
-    shared = SharedInput.hold(df, checkpoint=True)
+    shared = SharedInput.hold(df)
     assert shared.output is df
+    assert not df.is_cached
     shared.release()
     assert df.count() == 3
-
-
-def test_a_result_without_derive_falls_back_to_the_cache_and_cannot_be_rebased(staged):
-    plain = StagingResult(staged.accepted, staged.quarantined, staged.validated)
-    with pytest.raises(ValueError, match="cannot be re-based"):
-        plain.from_validated(staged.validated)
-    shared = SharedInput.hold(plain, checkpoint=True)
-    assert shared.output is plain and plain.validated.is_cached
-    shared.release()
 
 
 @pytest.mark.parametrize(
@@ -66,5 +45,5 @@ def test_a_result_without_derive_falls_back_to_the_cache_and_cannot_be_rebased(s
     [("local", True), ("local[2]", True), ("local[*, 3]", True), ("local-cluster[2,1,1024]", False),
      ("yarn", False), ("spark://host:7077", False)],
 )
-def test_only_a_master_whose_executor_is_the_driver_may_checkpoint(master, one_jvm):
+def test_only_a_master_whose_executor_is_the_driver_runs_in_one_jvm(master, one_jvm):
     assert runs_in_one_jvm(master) is one_jvm

@@ -13,7 +13,7 @@ from novacrm_spark.models.staging.stg_invoices import stg_invoices
 from novacrm_spark.models.staging.stg_subscriptions import stg_subscriptions
 from novacrm_spark.models.staging.stg_support_tickets import stg_support_tickets
 from novacrm_spark.models.staging.stg_usage_events import stg_usage_events
-from novacrm_spark.registry import BOOKKEEPING, COLLAPSED, ROWS_PER_KEY
+from novacrm_spark.bookkeeping import BOOKKEEPING, COLLAPSED, ROWS_PER_KEY
 from novacrm_spark.sources import RAW_RECORD, SOURCES
 
 LOADED = dt.datetime(2025, 2, 1, 6, 0, 0)
@@ -25,6 +25,16 @@ def raw(spark, source, rows):
 
 def reasons(result, key):
     return result.quarantined.select(key, "reason")
+
+
+def accepted(result):
+    """The staging table's own columns: the accepted frame less its bookkeeping columns."""
+    return result.accepted.drop(*BOOKKEEPING)
+
+
+def quarantined(result):
+    """The quarantine table's own columns."""
+    return result.quarantined.drop(*BOOKKEEPING)
 
 
 def expect(spark, rows, schema):
@@ -69,7 +79,7 @@ def test_stg_accounts_cleans_types_and_quarantines(spark):
         "account_id string, company_name string, industry string, employee_count int, plan_tier string, "
         "account_owner string, region string, signup_date date, status string, _loaded_at timestamp",
     )
-    assert_df_equality(result.accepted, expected, ignore_nullable=True, ignore_row_order=True)
+    assert_df_equality(accepted(result), expected, ignore_nullable=True, ignore_row_order=True)
     expected_reasons = expect(
         spark,
         [
@@ -100,11 +110,13 @@ def test_accepted_rows_per_key_count_the_kept_copy_once(spark):
     ]
     result = stg_accounts(raw(spark, "accounts", rows), loaded_at=LOADED)
 
-    counted = result.accepted_counted.select("account_id", ROWS_PER_KEY)
+    assert result.rows_per_key == ROWS_PER_KEY
+    counted = result.accepted.select("account_id", result.rows_per_key)
     assert_df_equality(counted, expect(spark, [("ACC-1", 1)], f"account_id string, {ROWS_PER_KEY} bigint"),
                        ignore_nullable=True)
-    assert_df_equality(result.accepted_counted.drop(*BOOKKEEPING), result.accepted)
-    assert_df_equality(result.quarantined_counted.drop(COLLAPSED), result.quarantined)
+    # The bookkeeping columns come last, after the table's own: dropping them leaves the table.
+    assert result.accepted.columns[-2:] == [ROWS_PER_KEY, COLLAPSED]
+    assert result.quarantined.columns[-1:] == [COLLAPSED]
 
 
 def test_each_collapsed_copy_is_counted_once_on_its_keys_first_row(spark):
@@ -119,13 +131,13 @@ def test_each_collapsed_copy_is_counted_once_on_its_keys_first_row(spark):
     result = stg_accounts(raw(spark, "accounts", rows), loaded_at=LOADED)
 
     assert_df_equality(
-        result.accepted_counted.select("account_id", COLLAPSED),
+        result.accepted.select("account_id", COLLAPSED),
         expect(spark, [("ACC-1", 2)], f"account_id string, {COLLAPSED} bigint"),
         ignore_nullable=True,
     )
     # ACC-2: "Beta" sorts first among its versions, so it carries the key's one collapsed copy.
     assert_df_equality(
-        result.quarantined_counted.select("account_id", "company_name", "reason", COLLAPSED),
+        result.quarantined.select("account_id", "company_name", "reason", COLLAPSED),
         expect(
             spark,
             [
@@ -181,7 +193,7 @@ def test_a_record_of_the_wrong_width_is_quarantined_with_its_text_and_never_padd
         ],
         ", ".join(f"{c} string" for c in columns) + f", {RAW_RECORD} string, reason string",
     )
-    assert_df_equality(result.quarantined.drop("_loaded_at"), expected, ignore_nullable=True, ignore_row_order=True)
+    assert_df_equality(quarantined(result).drop("_loaded_at"), expected, ignore_nullable=True, ignore_row_order=True)
 
 
 def test_quarantine_keeps_every_source_column_as_text(spark):
@@ -194,7 +206,7 @@ def test_quarantine_keeps_every_source_column_as_text(spark):
         ", ".join(f"{c} string" for c in SOURCES["accounts"].columns)
         + f", {RAW_RECORD} string, reason string, _loaded_at timestamp",
     )
-    assert_df_equality(result.quarantined, expected, ignore_nullable=True)
+    assert_df_equality(quarantined(result), expected, ignore_nullable=True)
 
 
 def test_stg_subscriptions(spark, accounts):
@@ -221,7 +233,7 @@ def test_stg_subscriptions(spark, accounts):
         "mrr_amount decimal(18,2), start_date date, end_date date, status string, is_active boolean, "
         "duration_days int, _loaded_at timestamp",
     )
-    assert_df_equality(result.accepted, expected, ignore_nullable=True, ignore_row_order=True)
+    assert_df_equality(accepted(result), expected, ignore_nullable=True, ignore_row_order=True)
     expected_reasons = expect(
         spark,
         [
@@ -264,7 +276,7 @@ def test_stg_invoices(spark, accounts):
         "status string, line_items array<string>, invoice_month date, is_paid boolean, is_billed boolean, "
         "_loaded_at timestamp",
     )
-    assert_df_equality(result.accepted, expected, ignore_nullable=True, ignore_row_order=True)
+    assert_df_equality(accepted(result), expected, ignore_nullable=True, ignore_row_order=True)
     expected_reasons = expect(
         spark,
         [
@@ -300,7 +312,7 @@ def test_stg_usage_events_keeps_unknown_event_names_as_other(spark, accounts):
         "event_id string, account_id string, user_id string, event_name string, event_timestamp timestamp, "
         "event_date date, event_hour int, event_category string, _loaded_at timestamp",
     )
-    assert_df_equality(result.accepted, expected, ignore_nullable=True, ignore_row_order=True)
+    assert_df_equality(accepted(result), expected, ignore_nullable=True, ignore_row_order=True)
     expected_reasons = expect(
         spark,
         [("EVT-4", "unparseable event_timestamp"), ("EVT-5", "missing user_id"), ("EVT-6", "unknown account_id")],
@@ -327,8 +339,8 @@ def test_usage_payload_and_raw_timestamps_are_kept_for_quarantined_rows_only(spa
     )
     cached = result.validated.select("event_id", "event_timestamp", "properties", "reason")
     assert_df_equality(cached, expected, ignore_nullable=True, ignore_row_order=True)
-    quarantined = result.quarantined.select("event_id", "event_timestamp", "properties", "reason")
-    assert_df_equality(quarantined, expected.where("reason IS NOT NULL"), ignore_nullable=True)
+    rejected = result.quarantined.select("event_id", "event_timestamp", "properties", "reason")
+    assert_df_equality(rejected, expected.where("reason IS NOT NULL"), ignore_nullable=True)
 
 
 def test_stg_support_tickets_resolution_and_sla(spark, accounts):
@@ -362,7 +374,7 @@ def test_stg_support_tickets_resolution_and_sla(spark, accounts):
         "category string, status string, satisfaction_score double, resolution_hours double, "
         "sla_target_hours int, is_sla_breach boolean, created_date date, _loaded_at timestamp",
     )
-    assert_df_equality(result.accepted, expected, ignore_nullable=True, ignore_row_order=True)
+    assert_df_equality(accepted(result), expected, ignore_nullable=True, ignore_row_order=True)
     expected_reasons = expect(
         spark,
         [

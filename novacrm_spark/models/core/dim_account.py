@@ -16,7 +16,7 @@ from novacrm_spark.models.core._rules import (
     money_sum,
     records_as_of,
 )
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 ACCOUNT_COLUMNS = (
     "account_id",
@@ -31,7 +31,7 @@ ACCOUNT_COLUMNS = (
 )
 
 
-@model(layer="core", inputs=["stg_accounts", "stg_subscriptions", "stg_support_tickets"], key=["account_id"])
+@model
 def dim_account(
     stg_accounts: DataFrame,
     stg_subscriptions: DataFrame,

@@ -9,14 +9,10 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import month_start
 from novacrm_spark.models.core._rules import year_month
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 
-@model(
-    layer="core",
-    inputs=["stg_accounts", "stg_subscriptions", "stg_invoices", "stg_usage_events", "stg_support_tickets"],
-    key=["date_day"],
-)
+@model
 def dim_date(
     stg_accounts: DataFrame,
     stg_subscriptions: DataFrame,

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from novacrm_spark.columns import MONEY
 from novacrm_spark.config import Product
 from novacrm_spark.frames import constant_frame
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 CATALOG_SCHEMA = (
     "product_name string, product_type string, product_display_name string, "
@@ -18,7 +18,7 @@ CATALOG_SCHEMA = (
 )
 
 
-@model(layer="core", inputs=["stg_subscriptions"], key=["product_key"])
+@model
 def dim_product(
     stg_subscriptions: DataFrame, *, as_of_date: date, products: tuple[Product, ...]
 ) -> DataFrame:

@@ -9,12 +9,12 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import MONEY, month_diff, month_start
 from novacrm_spark.models.core._rules import accounts_as_of, money_sum, records_as_of
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 MOVEMENT_AMOUNTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr")
 
 
-@model(layer="core", inputs=["stg_accounts", "stg_invoices"], key=["account_id", "revenue_month"])
+@model
 def fct_revenue(stg_accounts: DataFrame, stg_invoices: DataFrame, *, as_of_date: date) -> DataFrame:
     """The MRR ledger: one row per account and month with billed revenue, plus one churn row after each run of revenue months.
 

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import EXACT, round_half_away, whole_minutes_between
 from novacrm_spark.models.core._rules import OPEN_TICKET_STATUSES, accounts_as_of, year_month
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 TICKET_COLUMNS = (
     "ticket_id",
@@ -27,7 +27,7 @@ TICKET_COLUMNS = (
 )
 
 
-@model(layer="core", inputs=["stg_accounts", "stg_support_tickets"], key=["ticket_id"])
+@model
 def fct_tickets(stg_accounts: DataFrame, stg_support_tickets: DataFrame, *, as_of_date: date) -> DataFrame:
     """One row per support ticket created by the as-of date, with SLA ratio, resolution speed, CSAT tier and account attributes.
 

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import EXACT, hours_from_minutes, round_half_away, whole_minutes_between
 from novacrm_spark.models.core._rules import accounts_as_of, count_if, records_as_of
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 # The five named product areas, in output column order ('other' is not one).
 CATEGORIES = ("reporting", "crm_core", "communication", "advanced", "platform")
@@ -17,7 +17,7 @@ CATEGORIES = ("reporting", "crm_core", "communication", "advanced", "platform")
 TRACKED_EVENTS = {"api_calls": "api_call", "reports_created": "report_created", "workflows_created": "workflow_created"}
 
 
-@model(layer="core", inputs=["stg_accounts", "stg_usage_events"], key=["account_id", "event_date"])
+@model
 def fct_usage(stg_accounts: DataFrame, stg_usage_events: DataFrame, *, as_of_date: date) -> DataFrame:
     """One row per account and day with events: volume, users, feature breadth and active span.
 

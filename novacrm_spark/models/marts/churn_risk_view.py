@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import within_last_days
 from novacrm_spark.models.marts._rules import as_of_month, count_if, exact_pct, zero_count
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 HEALTH_COLUMNS = (
     "account_id",
@@ -26,11 +26,7 @@ HEALTH_COLUMNS = (
 )
 
 
-@model(
-    layer="marts",
-    inputs=["customer_health_scores", "fct_usage", "fct_tickets", "fct_revenue"],
-    key=["account_id"],
-)
+@model
 def churn_risk_view(
     customer_health_scores: DataFrame,
     fct_usage: DataFrame,

@@ -16,16 +16,12 @@ from novacrm_spark.models.marts._rules import (
     zero_count,
     zero_money,
 )
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 WINDOW_DAYS = 30
 
 
-@model(
-    layer="marts",
-    inputs=["dim_account", "fct_usage", "fct_tickets", "fct_revenue", "stg_usage_events"],
-    key=["account_id"],
-)
+@model
 def customer_health_scores(
     dim_account: DataFrame,
     fct_usage: DataFrame,

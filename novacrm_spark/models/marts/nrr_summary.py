@@ -9,13 +9,13 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import MONEY
 from novacrm_spark.models.marts._rules import as_of_month, count_if, exact_pct, zero_count, zero_money
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 MOVEMENT_AMOUNTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr")
 ACCOUNT_COUNTS = {"new_accounts": "new", "reactivated_accounts": "reactivation", "churned_accounts": "churn"}
 
 
-@model(layer="marts", inputs=["fct_revenue"], key=["revenue_month"])
+@model
 def nrr_summary(fct_revenue: DataFrame, *, as_of_date: date) -> DataFrame:
     """One row per month from the first ledger month to M with the MRR bridge and retention rates.
 

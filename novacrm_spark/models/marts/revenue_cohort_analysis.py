@@ -17,10 +17,10 @@ from novacrm_spark.models.marts._rules import (
     zero_count,
     zero_money,
 )
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 
-@model(layer="marts", inputs=["dim_account", "fct_revenue"], key=["cohort_month", "period_number"])
+@model
 def revenue_cohort_analysis(dim_account: DataFrame, fct_revenue: DataFrame, *, as_of_date: date) -> DataFrame:
     """One row per signup cohort and period (months since each account's first revenue month), zero-filled.
 

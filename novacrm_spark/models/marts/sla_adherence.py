@@ -16,18 +16,14 @@ from novacrm_spark.models.marts._rules import (
     exact_pct,
     year_month,
 )
-from novacrm_spark.registry import model
+from novacrm_spark.model import model
 
 GROUP = ("ticket_year_month", "dimension_type", "dimension_value")
 # Hours are stored rounded to 1 decimal; this holds them exactly with room for any count.
 HOURS = "decimal(20,6)"
 
 
-@model(
-    layer="marts",
-    inputs=["dim_account", "fct_tickets"],
-    key=list(GROUP),
-)
+@model
 def sla_adherence(dim_account: DataFrame, fct_tickets: DataFrame, *, as_of_date: date) -> DataFrame:
     """One row per created month and priority, and per created month and account segment, with SLA facts.
 

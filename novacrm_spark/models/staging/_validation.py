@@ -30,7 +30,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import clean_code, clean_currency, clean_text
-from novacrm_spark.registry import COLLAPSED, ROWS_PER_KEY, StagingResult
+from novacrm_spark.bookkeeping import COLLAPSED, ROWS_PER_KEY
+from novacrm_spark.model import StagingResult
 from novacrm_spark.sources import RAW_RECORD, RawSource
 
 REASON = "reason"
@@ -180,33 +181,20 @@ def split(
     :attr:`SourceRules.quarantine_only` columns: that text is blanked on accepted rows
     first, because the runner holds ``validated`` while it writes both tables, and
     would otherwise hold it for every row (usage events: the JSON ``properties``).
-    ``accepted_counted`` adds how many accepted rows share each row's key, for
-    the writer's unique check; it and ``quarantined_counted`` carry :data:`COLLAPSED`.
+    The accepted rows also carry :data:`ROWS_PER_KEY` (how many accepted rows share
+    the row's key, for the writer's unique check) and both carry :data:`COLLAPSED`.
+
+    Example: ``ACC-1`` twice (identical) and ``ACC-2`` unparseable -> accepted
+    ``ACC-1`` (rows per key 1, collapsed 1), quarantined ``ACC-2`` (collapsed 0).
     """
     # validate() left the rows grouped and sorted by key: this count needs no shuffle or sort.
     rows_per_key = F.count_if(F.col(REASON).isNull()).over(Window.partitionBy(rules.source.key))
     validated = _blank_on_accepted(validated, rules.quarantine_only).withColumn(ROWS_PER_KEY, rows_per_key)
-    return _outputs(validated, rules, accepted_columns, loaded_at)
-
-
-def _outputs(
-    validated: DataFrame, rules: SourceRules, accepted_columns: list[Column], loaded_at: dt.datetime
-) -> StagingResult:
-    """The two tables filtered from ``validated`` (blanked and counted by :func:`split`)."""
     stamp = F.lit(loaded_at).cast("timestamp").alias("_loaded_at")
     accepted_here = F.col(REASON).isNull()
-    accepted_counted = validated.where(accepted_here).select(*accepted_columns, stamp, ROWS_PER_KEY, COLLAPSED)
-    quarantined_counted = validated.where(~accepted_here).select(
-        *rules.source.columns, RAW_RECORD, REASON, stamp, COLLAPSED
-    )
-    return StagingResult(
-        accepted=accepted_counted.drop(ROWS_PER_KEY, COLLAPSED),
-        quarantined=quarantined_counted.drop(COLLAPSED),
-        validated=validated,
-        accepted_counted=accepted_counted,
-        derive=lambda frame: _outputs(frame, rules, accepted_columns, loaded_at),
-        quarantined_counted=quarantined_counted,
-    )
+    accepted = validated.where(accepted_here).select(*accepted_columns, stamp, ROWS_PER_KEY, COLLAPSED)
+    quarantined = validated.where(~accepted_here).select(*rules.source.columns, RAW_RECORD, REASON, stamp, COLLAPSED)
+    return StagingResult(accepted=accepted, quarantined=quarantined, validated=validated)
 
 
 def _blank_on_accepted(validated: DataFrame, columns: tuple[str, ...]) -> DataFrame:

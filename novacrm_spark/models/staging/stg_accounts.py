@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from novacrm_spark import domains
 from novacrm_spark.columns import parse_date, parse_int
 from novacrm_spark.models.staging._validation import SourceRules, split, typed, validate
-from novacrm_spark.registry import StagingResult, model
+from novacrm_spark.model import StagingResult, model
 from novacrm_spark.sources import SOURCES
 
 RULES = SourceRules(
@@ -28,7 +28,7 @@ RULES = SourceRules(
 )
 
 
-@model(layer="staging", inputs=["raw_accounts"], key=["account_id"])
+@model
 def stg_accounts(raw_accounts: DataFrame, *, loaded_at: dt.datetime) -> StagingResult:
     """One row per accepted account: trimmed text, lower-case codes, typed count and date.
 

@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from novacrm_spark import domains
 from novacrm_spark.columns import month_start, parse_date, parse_money
 from novacrm_spark.models.staging._validation import SourceRules, split, typed, validate
-from novacrm_spark.registry import StagingResult, model
+from novacrm_spark.model import StagingResult, model
 from novacrm_spark.sources import SOURCES
 
 RULES = SourceRules(
@@ -30,7 +30,7 @@ def product_list(line_items: Column) -> Column:
     return F.filter(items, lambda item: item != "")
 
 
-@model(layer="staging", inputs=["raw_invoices", "stg_accounts"], key=["invoice_id"])
+@model
 def stg_invoices(raw_invoices: DataFrame, stg_accounts: DataFrame, *, loaded_at: dt.datetime) -> StagingResult:
     """One row per accepted invoice, with its month and paid/billed flags.
 

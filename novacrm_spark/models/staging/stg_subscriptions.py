@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from novacrm_spark import domains
 from novacrm_spark.columns import parse_date, parse_money
 from novacrm_spark.models.staging._validation import SourceRules, split, typed, validate
-from novacrm_spark.registry import StagingResult, model
+from novacrm_spark.model import StagingResult, model
 from novacrm_spark.sources import SOURCES
 
 RULES = SourceRules(
@@ -27,7 +27,7 @@ RULES = SourceRules(
 )
 
 
-@model(layer="staging", inputs=["raw_subscriptions", "stg_accounts"], key=["subscription_id"])
+@model
 def stg_subscriptions(
     raw_subscriptions: DataFrame, stg_accounts: DataFrame, *, loaded_at: dt.datetime
 ) -> StagingResult:

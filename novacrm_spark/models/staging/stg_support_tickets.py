@@ -16,7 +16,7 @@ from novacrm_spark.columns import (
     whole_minutes_between,
 )
 from novacrm_spark.models.staging._validation import SourceRules, split, typed, validate
-from novacrm_spark.registry import StagingResult, model
+from novacrm_spark.model import StagingResult, model
 from novacrm_spark.sources import SOURCES
 
 
@@ -53,7 +53,7 @@ RULES = SourceRules(
 )
 
 
-@model(layer="staging", inputs=["raw_support_tickets", "stg_accounts"], key=["ticket_id"])
+@model
 def stg_support_tickets(
     raw_support_tickets: DataFrame, stg_accounts: DataFrame, *, loaded_at: dt.datetime
 ) -> StagingResult:

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import event_category, parse_timestamp
 from novacrm_spark.models.staging._validation import SourceRules, split, typed, validate
-from novacrm_spark.registry import StagingResult, model
+from novacrm_spark.model import StagingResult, model
 from novacrm_spark.sources import SOURCES
 
 # event_name has no domain check on purpose: new product events appear over
@@ -23,7 +23,7 @@ RULES = SourceRules(
 )
 
 
-@model(layer="staging", inputs=["raw_usage_events", "stg_accounts"], key=["event_id"])
+@model
 def stg_usage_events(
     raw_usage_events: DataFrame, stg_accounts: DataFrame, *, loaded_at: dt.datetime
 ) -> StagingResult:
