@@ -42,9 +42,8 @@ from pyspark.sql import functions as F
 from novacrm_spark import as_of
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError, SelectionError
-from novacrm_spark.quality import CheckResult, Contracts, default_contracts
-from novacrm_spark.quality.checks import check_params, name_unrunnable_check
-from novacrm_spark.quality.checks import flagged as flag_checks, results as check_results
+from novacrm_spark.quality import CheckResult, Contracts, default_contracts, run_checks
+from novacrm_spark.quality.checks import check_params, name_unrunnable_check, row_level_metrics, with_keyed_flags
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.registry import (
     BOOKKEEPING, COLLAPSED, Model, StagingResult, all_models, select_models, topological_order
@@ -287,7 +286,7 @@ class Runner:
             if months is not None:
                 extra["replace_partitions"] = months
         params = self.check_params(contract)
-        metrics = []
+        metrics = row_level_metrics(contract, params)
         if contract.layer == "quarantine":
             metrics += _reason_counts(contract)
         if COLLAPSED in df.columns:
@@ -295,7 +294,7 @@ class Runner:
         columns = [c for c in df.columns if c not in BOOKKEEPING]
         comments = {k: v for k, v in contract.column_comments().items() if k in columns}
         try:
-            flagged, keyed = flag_checks(contract, df, self.table, params)
+            flagged, keyed = with_keyed_flags(contract, df, self.table)
             observed, observation = TableStore.observed(flagged, metrics + keyed)
             write = self.store.stage(
                 observed.select(*columns), contract.layer, contract.name, description=contract.description,
@@ -391,7 +390,7 @@ class Runner:
     def audit(self, contract: TableContract, write: StagedWrite, df: DataFrame | None = None) -> list[CheckResult]:
         """The contract's checks on the staged table (or ``df``), from the counts its write observed."""
         df = write.dataframe if df is None else df
-        return check_results(contract, df, write.metrics, self.table, self.check_params(contract))
+        return run_checks(contract, df, self.table, self.check_params(contract), observed=write.metrics)
 
     def input_label(self, name: str) -> str:
         if name.startswith("raw_"):
@@ -762,8 +761,19 @@ def _line(result: ModelResult) -> str:
 
 def _check_lines(result: ModelResult) -> list[str]:
     """One line per failed or warned check: table, check, failing rows and sample rows."""
-    checks = [CheckResult.from_dict(result.name, check) for check in result.checks]
-    return [f"{c.status.upper()} {c.describe()}" for c in checks if c.status != "pass"]
+    lines = []
+    for check in result.checks:
+        if check["status"] == "pass":
+            continue
+        text = f"{check['status'].upper()} {result.name}: check {check['name']} failed on {check['failing_rows']} row(s)"
+        if check["detail"]:
+            text += f" ({check['detail']})"
+        if check["samples"]:
+            text += "; sample rows: " + "; ".join(
+                "{" + ", ".join(f"{k}={v}" for k, v in sample.items()) + "}" for sample in check["samples"]
+            )
+        lines.append(text)
+    return lines
 
 
 def write_run_results(result: RunResult, settings: Settings, warehouse: str) -> str | None:
