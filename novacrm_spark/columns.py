@@ -30,6 +30,9 @@ EVENT_CATEGORIES = {
     "platform": ("search_performed", "filter_applied", "user_invited"),
 }
 SLA_TARGET_HOURS = {"p1": 4, "p2": 12, "p3": 48, "p4": 120}
+# The revenue ledger's movement amounts, in bridge order: ending MRR = starting MRR
+# + new + reactivation + expansion - contraction - churned (fct_revenue, nrr_summary, the report).
+MOVEMENT_AMOUNTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr")
 
 
 def _col(c: ColumnOrName) -> Column:
@@ -139,6 +142,11 @@ def month_diff(start: ColumnOrName, end: ColumnOrName) -> Column:
 def month_start(c: ColumnOrName) -> Column:
     """First day of the month of a date."""
     return F.trunc(_col(c), "month")
+
+
+def year_month(c: ColumnOrName) -> Column:
+    """``"2024-03"`` for any day (or time) of March 2024."""
+    return F.date_format(_col(c), "yyyy-MM")
 
 
 def within_last_days(d: ColumnOrName, as_of_date, days: int) -> Column:

@@ -157,6 +157,12 @@ def test_month_diff_counts_calendar_boundaries(spark):
     assert_df_equality(actual, df, ignore_nullable=True)
 
 
+def test_year_month_of_a_date_or_a_timestamp(spark):
+    check(spark, C.year_month, [(dt.date(2024, 3, 1), "2024-03"), (dt.date(2024, 12, 31), "2024-12"), (None, None)],
+          "date", "string")
+    check(spark, C.year_month, [(dt.datetime(2024, 3, 31, 23, 59, 59), "2024-03")], "timestamp", "string")
+
+
 def test_within_last_days_includes_both_ends(spark):
     as_of = dt.date(2025, 1, 31)
     cases = [

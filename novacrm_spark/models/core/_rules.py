@@ -1,4 +1,4 @@
-"""Rules private to the core layer: the point-in-time view and small column helpers.
+"""Rules private to the core layer: the point-in-time view and the exact money sum.
 
 Every core table sees the world as it was known on the as-of date ``D``: only
 accounts that signed up on or before ``D`` and only their records dated on or
@@ -19,8 +19,6 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import MONEY
 
-# Ticket statuses that mean the ticket still needs work.
-OPEN_TICKET_STATUSES = ("open", "escalated")
 PLATFORM_PRODUCT = "novacrm_platform"
 
 
@@ -39,16 +37,6 @@ def records_as_of(records: DataFrame, accounts: DataFrame, date_column: str, as_
     return dated.join(accounts.select("account_id"), on="account_id", how="left_semi")
 
 
-def year_month(c: Column | str) -> Column:
-    """``"2024-03"`` for any day of March 2024."""
-    return F.date_format(F.col(c) if isinstance(c, str) else c, "yyyy-MM")
-
-
 def money_sum(c: Column) -> Column:
     """Exact sum of a money column, as ``decimal(18,2)`` (null over no rows)."""
     return F.sum(c).cast(MONEY)
-
-
-def count_if(condition: Column) -> Column:
-    """Number of rows where ``condition`` is true (null counts as false), as bigint."""
-    return F.count(F.when(condition, F.lit(1))).cast("long")

@@ -8,15 +8,9 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import EXACT, MONEY, classify_segment, month_diff, round_half_away
-from novacrm_spark.models.core._rules import (
-    OPEN_TICKET_STATUSES,
-    PLATFORM_PRODUCT,
-    accounts_as_of,
-    count_if,
-    money_sum,
-    records_as_of,
-)
+from novacrm_spark.domains import OPEN_TICKET_STATUSES
 from novacrm_spark.model import model
+from novacrm_spark.models.core._rules import PLATFORM_PRODUCT, accounts_as_of, money_sum, records_as_of
 
 ACCOUNT_COLUMNS = (
     "account_id",
@@ -67,9 +61,9 @@ def dim_account(
     active = F.col("is_active")
     subscription_facts = subscriptions.groupBy("account_id").agg(
         money_sum(F.when(active, F.col("mrr_amount"))).alias("current_mrr"),
-        count_if(active).alias("active_subscription_count"),
+        F.count_if(active).alias("active_subscription_count"),
         F.count(F.lit(1)).cast("long").alias("total_subscription_count"),
-        count_if(active & (F.col("product_name") != PLATFORM_PRODUCT)).alias("active_addon_count"),
+        F.count_if(active & (F.col("product_name") != PLATFORM_PRODUCT)).alias("active_addon_count"),
         F.min("start_date").alias("first_subscription_date"),
         F.max(F.when(active, F.col("start_date"))).alias("latest_subscription_date"),
     )
@@ -77,10 +71,10 @@ def dim_account(
     # Means in exact decimals so that 4.45 rounds to 4.5 (a double mean would give 4.4).
     ticket_facts = tickets.groupBy("account_id").agg(
         F.count(F.lit(1)).cast("long").alias("lifetime_tickets"),
-        count_if(F.col("status").isin(*OPEN_TICKET_STATUSES)).alias("open_tickets"),
+        F.count_if(F.col("status").isin(*OPEN_TICKET_STATUSES)).alias("open_tickets"),
         round_half_away(F.avg(F.col("satisfaction_score").cast(EXACT)), 1).alias("avg_csat"),
         round_half_away(F.avg(F.col("resolution_hours").cast(EXACT)), 1).alias("avg_resolution_hours"),
-        count_if(F.col("is_sla_breach")).alias("sla_breaches"),
+        F.count_if(F.col("is_sla_breach")).alias("sla_breaches"),
     )
 
     as_of = F.lit(as_of_date)

@@ -7,8 +7,7 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from novacrm_spark.columns import month_start
-from novacrm_spark.models.core._rules import year_month
+from novacrm_spark.columns import month_start, year_month
 from novacrm_spark.model import model
 
 

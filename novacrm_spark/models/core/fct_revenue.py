@@ -7,11 +7,9 @@ from datetime import date
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from novacrm_spark.columns import MONEY, month_diff, month_start
-from novacrm_spark.models.core._rules import accounts_as_of, money_sum, records_as_of
+from novacrm_spark.columns import MONEY, MOVEMENT_AMOUNTS, month_diff, month_start
 from novacrm_spark.model import model
-
-MOVEMENT_AMOUNTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr")
+from novacrm_spark.models.core._rules import accounts_as_of, money_sum, records_as_of
 
 
 @model

@@ -7,9 +7,10 @@ from datetime import date
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from novacrm_spark.columns import EXACT, round_half_away, whole_minutes_between
-from novacrm_spark.models.core._rules import OPEN_TICKET_STATUSES, accounts_as_of, year_month
+from novacrm_spark.columns import EXACT, round_half_away, whole_minutes_between, year_month
+from novacrm_spark.domains import OPEN_TICKET_STATUSES
 from novacrm_spark.model import model
+from novacrm_spark.models.core._rules import accounts_as_of
 
 TICKET_COLUMNS = (
     "ticket_id",

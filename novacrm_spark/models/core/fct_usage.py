@@ -8,8 +8,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import EXACT, hours_from_minutes, round_half_away, whole_minutes_between
-from novacrm_spark.models.core._rules import accounts_as_of, count_if, records_as_of
 from novacrm_spark.model import model
+from novacrm_spark.models.core._rules import accounts_as_of, records_as_of
 
 # The five named product areas, in output column order ('other' is not one).
 CATEGORIES = ("reporting", "crm_core", "communication", "advanced", "platform")
@@ -45,8 +45,8 @@ def fct_usage(stg_accounts: DataFrame, stg_usage_events: DataFrame, *, as_of_dat
         # expansion Spark plans for several countDistinct in one aggregation.
         distinct_count("user_id").alias("active_users"),
         distinct_count("event_name").alias("distinct_features_used"),
-        *[count_if(category == name).alias(f"{name}_events") for name in CATEGORIES],
-        *[count_if(F.col("event_name") == event).alias(column) for column, event in TRACKED_EVENTS.items()],
+        *[F.count_if(category == name).alias(f"{name}_events") for name in CATEGORIES],
+        *[F.count_if(F.col("event_name") == event).alias(column) for column, event in TRACKED_EVENTS.items()],
         F.min("event_timestamp").alias("first_event_at"),
         F.max("event_timestamp").alias("last_event_at"),
     )

@@ -19,9 +19,6 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.columns import EXACT, MONEY, round_half_away
 
-# Ticket statuses that mean the ticket still needs work.
-OPEN_TICKET_STATUSES = ("open", "escalated")
-
 # Operand type for ratios. Spark sizes a decimal quotient from its operands'
 # precision; (20,4) operands leave 14+ fraction digits in the quotient, while
 # decimal(38,12) operands would be cut down to 6. 16 integer digits are ample
@@ -32,16 +29,6 @@ _RATIO_OPERAND = "decimal(20,4)"
 def as_of_month(as_of_date: date) -> date:
     """``M``: the first day of the month containing ``D``."""
     return as_of_date.replace(day=1)
-
-
-def year_month(c: Column | str) -> Column:
-    """``"2024-03"`` for any day of March 2024."""
-    return F.date_format(F.col(c) if isinstance(c, str) else c, "yyyy-MM")
-
-
-def count_if(condition: Column) -> Column:
-    """Number of rows where ``condition`` is true (null counts as false), as bigint."""
-    return F.count(F.when(condition, F.lit(1))).cast("long")
 
 
 def exact_mean(c: Column | str) -> Column:

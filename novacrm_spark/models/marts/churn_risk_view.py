@@ -8,8 +8,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import within_last_days
-from novacrm_spark.models.marts._rules import as_of_month, count_if, exact_pct, zero_count
 from novacrm_spark.model import model
+from novacrm_spark.models.marts._rules import as_of_month, exact_pct, zero_count
 
 HEALTH_COLUMNS = (
     "account_id",
@@ -76,7 +76,7 @@ def churn_risk_view(
         .groupBy("account_id")
         .agg(
             F.count(F.lit(1)).cast("long").alias("escalated_tickets_90d"),
-            count_if(F.col("priority").isin("p1", "p2")).alias("high_priority_tickets_90d"),
+            F.count_if(F.col("priority").isin("p1", "p2")).alias("high_priority_tickets_90d"),
         )
     )
 

@@ -8,15 +8,9 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from novacrm_spark.columns import MONEY, calculate_health_score, round_half_away, within_last_days
-from novacrm_spark.models.marts._rules import (
-    OPEN_TICKET_STATUSES,
-    as_of_month,
-    count_if,
-    exact_mean,
-    zero_count,
-    zero_money,
-)
+from novacrm_spark.domains import OPEN_TICKET_STATUSES
 from novacrm_spark.model import model
+from novacrm_spark.models.marts._rules import as_of_month, exact_mean, zero_count, zero_money
 
 WINDOW_DAYS = 30
 
@@ -86,7 +80,7 @@ def customer_health_scores(
         .groupBy("account_id")
         .agg(
             F.count(F.lit(1)).cast("long").alias("_tickets_30d"),
-            count_if(F.col("status").isin(*OPEN_TICKET_STATUSES)).alias("open_tickets_30d"),
+            F.count_if(F.col("status").isin(*OPEN_TICKET_STATUSES)).alias("open_tickets_30d"),
             exact_mean("satisfaction_score").alias("_csat_30d"),
         )
     )

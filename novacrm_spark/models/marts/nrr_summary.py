@@ -7,11 +7,10 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from novacrm_spark.columns import MONEY
-from novacrm_spark.models.marts._rules import as_of_month, count_if, exact_pct, zero_count, zero_money
+from novacrm_spark.columns import MONEY, MOVEMENT_AMOUNTS
 from novacrm_spark.model import model
+from novacrm_spark.models.marts._rules import as_of_month, exact_pct, zero_count, zero_money
 
-MOVEMENT_AMOUNTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr")
 ACCOUNT_COUNTS = {"new_accounts": "new", "reactivated_accounts": "reactivation", "churned_accounts": "churn"}
 
 
@@ -41,8 +40,8 @@ def nrr_summary(fct_revenue: DataFrame, *, as_of_date: date) -> DataFrame:
     monthly = ledger.groupBy("revenue_month").agg(
         *(F.sum(name).cast(MONEY).alias(name) for name in MOVEMENT_AMOUNTS),
         F.sum("mrr").cast(MONEY).alias("ending_mrr"),
-        count_if(F.col("mrr") > 0).alias("paying_accounts"),
-        *(count_if(F.col("revenue_movement") == mv).alias(name) for name, mv in ACCOUNT_COUNTS.items()),
+        F.count_if(F.col("mrr") > 0).alias("paying_accounts"),
+        *(F.count_if(F.col("revenue_movement") == mv).alias(name) for name, mv in ACCOUNT_COUNTS.items()),
     )
 
     # Every calendar month from the first ledger month to M, so gap months get a row

@@ -7,17 +7,16 @@ from datetime import date
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from novacrm_spark.columns import MONEY, month_diff, month_start
+from novacrm_spark.columns import MONEY, month_diff, month_start, year_month
+from novacrm_spark.model import model
 from novacrm_spark.models.marts._rules import (
     as_of_month,
     exact_pct,
     exact_ratio,
     round_money,
-    year_month,
     zero_count,
     zero_money,
 )
-from novacrm_spark.model import model
 
 
 @model

@@ -8,15 +8,10 @@ from decimal import Decimal
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from novacrm_spark.columns import round_half_away
-from novacrm_spark.models.marts._rules import (
-    OPEN_TICKET_STATUSES,
-    count_if,
-    exact_mean,
-    exact_pct,
-    year_month,
-)
+from novacrm_spark.columns import round_half_away, year_month
+from novacrm_spark.domains import OPEN_TICKET_STATUSES
 from novacrm_spark.model import model
+from novacrm_spark.models.marts._rules import exact_mean, exact_pct
 
 GROUP = ("ticket_year_month", "dimension_type", "dimension_value")
 # Hours are stored rounded to 1 decimal; this holds them exactly with room for any count.
@@ -85,12 +80,12 @@ def sla_adherence(dim_account: DataFrame, fct_tickets: DataFrame, *, as_of_date:
     status = F.col("status")
     return ranked.groupBy(*GROUP).agg(
         F.count(F.lit(1)).cast("long").alias("total_tickets"),
-        count_if(status == "resolved").alias("resolved_tickets"),
-        count_if((status == "resolved") & F.col("is_sla_breach")).alias("sla_breaches"),
-        count_if((status == "resolved") & ~F.col("is_sla_breach")).alias("within_sla"),
-        count_if(status.isin(*OPEN_TICKET_STATUSES)).alias("unresolved_tickets"),
+        F.count_if(status == "resolved").alias("resolved_tickets"),
+        F.count_if((status == "resolved") & F.col("is_sla_breach")).alias("sla_breaches"),
+        F.count_if((status == "resolved") & ~F.col("is_sla_breach")).alias("within_sla"),
+        F.count_if(status.isin(*OPEN_TICKET_STATUSES)).alias("unresolved_tickets"),
         exact_pct(
-            count_if((status == "resolved") & ~F.col("is_sla_breach")), count_if(status == "resolved")
+            F.count_if((status == "resolved") & ~F.col("is_sla_breach")), F.count_if(status == "resolved")
         ).alias("sla_adherence_pct"),
         round_half_away(exact_mean(F.when(F.col("_timed"), F.col("_hours"))), 1).alias("avg_resolution_hours"),
         round_half_away(_percentile(Decimal("0.5")), 1).alias("median_resolution_hours"),

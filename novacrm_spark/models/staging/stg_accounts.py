@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from novacrm_spark import domains
 from novacrm_spark.columns import parse_date, parse_int

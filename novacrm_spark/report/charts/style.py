@@ -20,6 +20,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from novacrm_spark.columns import MOVEMENT_AMOUNTS
+
 # Health tiers and risk levels: green (good) to red (bad), the traffic-light scale readers expect.
 TIER_ORDER = ("champion", "healthy", "neutral", "at_risk", "critical")
 TIER_COLORS = {
@@ -47,8 +49,8 @@ COMPONENT_COLORS = {
     "health_score": "#444444",
 }
 
-# MRR movements: gains green, losses red/orange, so the waterfall reads at a glance.
-MOVEMENTS = ("new_mrr", "reactivation_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr")
+# MRR movements, in the ledger's bridge order: gains green, losses red/orange, so the waterfall reads at a glance.
+MOVEMENTS = MOVEMENT_AMOUNTS
 MOVEMENT_COLORS = {
     "new_mrr": "#1a9850",
     "reactivation_mrr": "#66c2a5",
