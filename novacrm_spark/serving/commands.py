@@ -23,6 +23,7 @@ import click
 from novacrm_spark.cli_options import make_settings, settings_options
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import ServingError
+from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.serving.catalog import ServingCatalog, require_tables
 from novacrm_spark.serving.output import FORMATS, render
 from novacrm_spark.store.base import LAYERS
@@ -55,9 +56,9 @@ def serving_settings(settings: Settings, scratch_dir: str, host: str = "localhos
 
 def check_warehouse(warehouse: str) -> None:
     """A local warehouse folder that does not exist is a typo, not an empty warehouse."""
-    if "://" in warehouse and not warehouse.startswith("file://"):
+    if not is_local(warehouse):
         return
-    path = warehouse.removeprefix("file://")
+    path = local_path(warehouse)
     if not os.path.isdir(path):
         raise ServingError(f"warehouse {path} does not exist; run `novacrm run` first or pass --warehouse")
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.registry import Model
 from novacrm_spark.serving.sqltext import one_line, qualified_name
 from novacrm_spark.store import TableStore
@@ -51,9 +52,9 @@ def registry_tables(models: Mapping[str, Model]) -> set[TableRef]:
 
 def folder_tables(warehouse: str) -> set[TableRef]:
     """Delta tables found under a local warehouse's layer folders (none for remote URIs)."""
-    if "://" in warehouse and not warehouse.startswith("file://"):
+    if not is_local(warehouse):
         return set()
-    root = Path(warehouse.removeprefix("file://"))
+    root = Path(local_path(warehouse))
     found = set()
     for layer in LAYERS:
         folder = root / layer
