@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DecimalType
 
 from novacrm_spark.errors import ReportError
+from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.store import TableStore
 
 MARTS = ("customer_health_scores", "churn_risk_view", "nrr_summary", "revenue_cohort_analysis", "sla_adherence")
@@ -79,9 +80,9 @@ def latest_run(warehouse: str) -> RunInfo:
     latest run. A later run that published no mart (e.g. ``--layer staging``) did not
     build what the report shows, so it is passed over.
     """
-    if "://" in warehouse and not warehouse.startswith("file://"):
+    if not is_local(warehouse):
         return RunInfo()  # run_results.json is only written for local warehouses
-    runs_dir = Path(warehouse.removeprefix("file://")) / "_runs"
+    runs_dir = Path(local_path(warehouse)) / "_runs"
     payloads = [p for p in map(_read_json, sorted(runs_dir.glob("*/run_results.json"), reverse=True)) if p]
     for payload in payloads:
         if _published_marts(payload):
