@@ -1,19 +1,24 @@
 """The report in a real browser: headless Chromium loads it, draws every chart, logs no errors.
 
-Skips only when no Chromium is installed (Debian: ``apt-get install chromium``;
-``.ci/run`` installs it).
+The browser driver and the screenshot script are development tooling in
+``dev/`` (not installed with the package). Skips only when no Chromium is
+installed (Debian: ``apt-get install chromium``; ``.ci/run`` installs it).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from novacrm_spark.report.browser import HeadlessChromium, find_chromium
 from novacrm_spark.report.data import ReportData
 from novacrm_spark.report.page import render_report, write_report
 from novacrm_spark.report.sections import SECTIONS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+from chromium import HeadlessChromium, find_chromium  # noqa: E402  (dev/chromium.py)
+from screenshots import SHOTS, WIDTH, take_screenshots  # noqa: E402  (dev/screenshots.py)
 
 pytestmark = pytest.mark.skipif(
     find_chromium() is None, reason="no Chromium installed (apt-get install chromium; .ci/run installs it)"
@@ -99,3 +104,11 @@ def test_console_errors_and_exceptions_are_caught(tmp_path):
     assert any("boom 42" in e for e in errors), errors
     assert any("TypeError" in e for e in errors), errors
     assert stats == []
+
+
+def test_screenshot_script_saves_one_picture_per_dashboard(sample_report, tmp_path):
+    shots = take_screenshots(sample_report, tmp_path / "docs")
+    assert [path.name for path in shots] == [name for name, _ in SHOTS]
+    for path in shots:
+        width, height = png_size(path)
+        assert width == WIDTH and height > 300, f"{path.name} is {width}x{height}"

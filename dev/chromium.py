@@ -1,8 +1,9 @@
-"""Open a page in headless Chromium and talk to it over the DevTools protocol (stdlib only).
+"""Open a page in the system's headless Chromium and drive it over the DevTools protocol.
 
-Used to check that the report renders (console errors, drawn charts) and to
-take the README screenshots. The DevTools protocol runs over a WebSocket; the
-few lines of client below avoid a new dependency for it.
+Development tooling, not part of the installed package: the report's browser
+test and the README screenshots use it. Chromium is started with
+``--remote-debugging-port`` on 127.0.0.1; the DevTools protocol runs over a
+WebSocket, spoken with ``websocket-client`` (the ``dev`` extra).
 
 Example::
 
@@ -20,14 +21,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+
+import websocket
 
 from novacrm_spark.errors import NovaCrmError
 
@@ -42,6 +43,8 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",  # Chromium picks a free port and writes it to DevToolsActivePort
 )
 START_LIMIT_SECONDS = 60  # a bound on waiting, not an assertion: a cold start on a busy machine is slow
 REPLY_LIMIT_SECONDS = 120
@@ -60,111 +63,48 @@ def find_chromium() -> str | None:
     return None
 
 
-class _WebSocket:
-    """A minimal WebSocket client (RFC 6455): text frames, masked as clients must, no extensions."""
-
-    def __init__(self, url: str) -> None:
-        parsed = urlparse(url)
-        self.sock = socket.create_connection((parsed.hostname, parsed.port), timeout=REPLY_LIMIT_SECONDS)
-        self.stream = self.sock.makefile("rb")
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            (
-                f"GET {parsed.path} HTTP/1.1\r\nHost: {parsed.hostname}:{parsed.port}\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        status = self.stream.readline()
-        if b" 101 " not in status:
-            raise BrowserError(f"DevTools WebSocket handshake with {url} failed: {status!r}")
-        while self.stream.readline() not in (b"\r\n", b""):
-            pass  # the rest of the handshake headers
-
-    def send(self, text: str) -> None:
-        self._send_frame(0x1, text.encode())
-
-    def _send_frame(self, opcode: int, payload: bytes) -> None:
-        header = bytes([0x80 | opcode])
-        size = len(payload)
-        if size < 126:
-            header += bytes([0x80 | size])
-        elif size < 1 << 16:
-            header += bytes([0x80 | 126]) + size.to_bytes(2, "big")
-        else:
-            header += bytes([0x80 | 127]) + size.to_bytes(8, "big")
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(header + mask + masked)
-
-    def receive(self) -> str:
-        """The next whole text message (answering pings, joining continuation frames)."""
-        parts: list[bytes] = []
-        while True:
-            first, second = self._read(2)
-            opcode, size = first & 0x0F, second & 0x7F
-            if size == 126:
-                size = int.from_bytes(self._read(2), "big")
-            elif size == 127:
-                size = int.from_bytes(self._read(8), "big")
-            payload = self._read(size)  # servers never mask their frames
-            if opcode == 0x8:
-                raise BrowserError("Chromium closed the DevTools connection")
-            if opcode == 0x9:
-                self._send_frame(0xA, payload)
-                continue
-            if opcode in (0x0, 0x1, 0x2):
-                parts.append(payload)
-                if first & 0x80:
-                    return b"".join(parts).decode("utf-8")
-
-    def _read(self, size: int) -> bytes:
-        data = self.stream.read(size)
-        if len(data) != size:
-            raise BrowserError("the DevTools connection ended mid-message")
-        return data
-
-    def close(self) -> None:
-        self.stream.close()
-        self.sock.close()
-
-
 class Page:
     """One browser tab driven over DevTools; collects console errors as they arrive."""
 
     def __init__(self, ws_url: str) -> None:
-        self.ws = _WebSocket(ws_url)
+        # No Origin header: Chromium refuses WebSocket clients from other origins.
+        self.ws = websocket.create_connection(ws_url, timeout=REPLY_LIMIT_SECONDS, suppress_origin=True)
         self.next_id = 0
-        self.events: list[dict[str, Any]] = []
         self.errors: list[str] = []
         for domain in ("Page", "Runtime", "Log"):
             self.call(f"{domain}.enable")
 
+    def _receive(self) -> dict[str, Any]:
+        """The next DevTools message; console errors among events are recorded."""
+        try:
+            message = json.loads(self.ws.recv())
+        except (websocket.WebSocketException, OSError) as exc:
+            raise BrowserError(f"the DevTools connection failed: {exc!r}") from exc
+        error = console_error(message)
+        if error is not None:
+            self.errors.append(error)
+        return message
+
     def call(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one command and return its result; events seen meanwhile are recorded."""
+        """Send one command and return its result."""
         self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        try:
+            self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        except (websocket.WebSocketException, OSError) as exc:
+            raise BrowserError(f"DevTools {method} could not be sent: {exc!r}") from exc
         while True:
-            message = json.loads(self.ws.receive())
+            message = self._receive()
             if message.get("id") == self.next_id:
                 if "error" in message:
                     raise BrowserError(f"DevTools {method} failed: {message['error'].get('message')}")
                 return message.get("result", {})
-            self._record(message)
 
     def wait_for(self, event: str) -> dict[str, Any]:
         """Block until the browser sends ``event`` (e.g. Page.loadEventFired)."""
         while True:
-            message = json.loads(self.ws.receive())
-            self._record(message)
+            message = self._receive()
             if message.get("method") == event:
                 return message.get("params", {})
-
-    def _record(self, message: dict[str, Any]) -> None:
-        self.events.append(message)
-        error = console_error(message)
-        if error is not None:
-            self.errors.append(error)
 
     def evaluate(self, expression: str, await_promise: bool = False) -> Any:
         """Run JavaScript in the page and return its (JSON-serialisable) value."""
@@ -247,15 +187,14 @@ class HeadlessChromium:
 
     def __enter__(self) -> "HeadlessChromium":
         self.profile = tempfile.TemporaryDirectory(prefix="novacrm-chromium-")
-        log = open(os.path.join(self.profile.name, "chromium.log"), "wb")  # a file, so a full pipe never blocks it
-        self.process = subprocess.Popen(
-            [
-                self.binary, *FLAGS, f"--user-data-dir={self.profile.name}", "--remote-debugging-port=0",
-                f"--window-size={self.width},{self.height}", "about:blank",
-            ],
-            stdout=log, stderr=log, start_new_session=True,  # own process group: stop it with its children
-        )
-        log.close()
+        with open(self._log_path(), "wb") as log:  # a file, so a full pipe never blocks Chromium
+            self.process = subprocess.Popen(
+                [
+                    self.binary, *FLAGS, f"--user-data-dir={self.profile.name}",
+                    f"--window-size={self.width},{self.height}", "about:blank",
+                ],
+                stdout=log, stderr=log, start_new_session=True,  # own process group: stop it with its children
+            )
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -271,22 +210,22 @@ class HeadlessChromium:
         if self.profile is not None:
             self.profile.cleanup()
 
+    def _log_path(self) -> Path:
+        return Path(self.profile.name) / "chromium.log"
+
     def _port(self) -> int:
         """Chromium writes its DevTools port to DevToolsActivePort in the profile once it listens."""
         port_file = Path(self.profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + START_LIMIT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BrowserError(f"Chromium exited with code {self.process.returncode}: {self._log_tail()}")
+                log = self._log_path().read_text(errors="replace")[-500:]
+                raise BrowserError(f"Chromium exited with code {self.process.returncode}: {log}")
             lines = port_file.read_text().splitlines() if port_file.exists() else []
             if lines and lines[0].strip().isdigit():
                 return int(lines[0])
             time.sleep(0.1)
         raise BrowserError(f"Chromium did not open its DevTools port within {START_LIMIT_SECONDS}s")
-
-    def _log_tail(self) -> str:
-        log = Path(self.profile.name) / "chromium.log"
-        return log.read_text(errors="replace")[-500:] if log.exists() else ""
 
     def open(self, url: str) -> Page:
         """Load ``url`` in the first tab, wait for the load event and for drawing to settle."""

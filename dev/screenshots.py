@@ -1,8 +1,9 @@
 """Render the report in headless Chromium and save one PNG per dashboard (the README's pictures).
 
-Run after ``novacrm run``::
+Development tooling, not installed with the package (it needs the ``dev``
+extra and a system Chromium). Run from the repository after ``novacrm run``::
 
-    python -m novacrm_spark.report.screenshots --warehouse warehouse --out docs/
+    python dev/screenshots.py --warehouse warehouse --out docs/
 
 writes ``docs/dashboard_health.png`` (with the header and its headline
 numbers), ``docs/dashboard_revenue.png`` and ``docs/dashboard_support.png``.
@@ -18,8 +19,9 @@ import click
 
 from novacrm_spark.cli_options import make_settings, settings_options
 from novacrm_spark.errors import NovaCrmError
-from novacrm_spark.report.browser import HeadlessChromium
 from novacrm_spark.report.page import write_report
+
+from chromium import HeadlessChromium  # dev/chromium.py, beside this script
 
 # (file name, the elements the picture covers): the first one includes the header.
 SHOTS = (
