@@ -8,7 +8,8 @@ The package is organised along the pipeline:
 * :mod:`novacrm_spark.sources`  raw CSV contracts and strict readers
 * :mod:`novacrm_spark.columns`  reusable ``Column`` helpers (business rules)
 * :mod:`novacrm_spark.models`   one module per table, staging -> core -> marts
-* :mod:`novacrm_spark.registry` / :mod:`novacrm_spark.runner`  the model DAG and its execution
+* :mod:`novacrm_spark.registry` the model DAG, found by scanning the model packages
+* :mod:`novacrm_spark.run`      a run: inputs, schedule, write-audit-publish, the run manifest, locks
 * :mod:`novacrm_spark.cli`      the ``novacrm`` command
 """
 

@@ -100,7 +100,8 @@ def run(
     """
     from novacrm_spark.run.lock import lock_path, run_lock
     from novacrm_spark.run.orphans import remove_orphans
-    from novacrm_spark.runner import new_run_id, run_pipeline, start_timestamp
+    from novacrm_spark.run.results import new_run_id, start_timestamp
+    from novacrm_spark.run.runner import run_pipeline
     from novacrm_spark.session import build_spark_session
 
     settings = make_settings(
@@ -139,6 +140,7 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
     from novacrm_spark.store.base import parse_table_name
+    from novacrm_spark.store.manifest import PublishedTables
 
     settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
     models = all_models()
@@ -148,7 +150,8 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
             raise SelectionError(f"no model named {name!r}; use LAYER.NAME for quarantine tables")
         layer = models[name].layer
     spark = build_spark_session(settings)
-    store = open_store(spark, settings.warehouse, settings.engine)
+    # The version the last complete run published (see the run manifest), never a half-published one.
+    store = PublishedTables(open_store(spark, settings.warehouse, settings.engine))
     df = store.read(layer, name)
     # Rows in key order, so the same table always prints the same way.
     order = list(models[name].key) if name in models else df.columns

@@ -43,7 +43,7 @@ def built_warehouse(spark, tmp_path_factory):
     from pathlib import Path
 
     from novacrm_spark.config import load_settings
-    from novacrm_spark.runner import run_pipeline
+    from novacrm_spark.run.runner import run_pipeline
 
     root = Path(__file__).resolve().parents[1]
     warehouse = tmp_path_factory.mktemp("built") / "warehouse"

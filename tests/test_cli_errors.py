@@ -152,7 +152,7 @@ def test_a_warehouse_under_a_file_is_one_line_naming_the_table_path(spark, tmp_p
 
 
 def test_an_os_error_the_runner_meets_names_the_warehouse(spark, tmp_path, config, monkeypatch):
-    import novacrm_spark.runner as runner
+    import novacrm_spark.run.runner as runner
 
     def full(*_args):  # writing run_results.json; a failed write() names no file
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -225,17 +225,17 @@ def test_a_full_disk_is_one_line_and_the_tables_stay(spark, tmp_path, config, tm
 
 
 def test_a_commit_conflict_is_one_line_naming_the_table(spark, tmp_path, config, monkeypatch):
-    from novacrm_spark.runner import Runner
+    from novacrm_spark.run.runner import Runner
     from novacrm_spark.store import open_store
 
     warehouse = tmp_path / "wh"
     build_first_version(spark, tmp_path, config, warehouse)
     finish = Runner.finish
 
-    def another_writer_first(runner, staged, ok):  # commits stg_accounts after the run staged it
+    def another_writer_first(runner, staged, ok, run_id):  # commits stg_accounts after the run staged it
         other = open_store(spark, str(warehouse), "embedded")
         other.overwrite(other.read("staging", "stg_accounts"), "staging", "stg_accounts")
-        return finish(runner, staged, ok)
+        return finish(runner, staged, ok, run_id)
 
     monkeypatch.setattr(Runner, "finish", another_writer_first)
     before = published(warehouse)

@@ -25,7 +25,7 @@ from novacrm_spark.config import Settings
 from novacrm_spark.datagen import GeneratorConfig, generate
 from novacrm_spark.errors import InputFileError
 from novacrm_spark.incremental import CONFLICT_REASON, STATE_FILE, Watermark, merge_new_events, newer_files
-from novacrm_spark.runner import run_pipeline
+from novacrm_spark.run.runner import run_pipeline
 from novacrm_spark.sources import SOURCES, RawFile
 from novacrm_spark.store import open_store
 

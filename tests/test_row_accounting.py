@@ -21,7 +21,7 @@ from novacrm_spark import metrics as metrics_module
 from novacrm_spark.cli import main
 from novacrm_spark.config import Settings
 from novacrm_spark.metrics import EMPTY_RELATION_RULE, EXCLUDED_RULES, keep_observed_metrics, wait_for_metrics
-from novacrm_spark.runner import run_pipeline
+from novacrm_spark.run.runner import run_pipeline
 from novacrm_spark.sources import SOURCES
 
 LOADED_AT = dt.datetime(2025, 2, 1, 6)

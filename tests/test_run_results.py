@@ -11,7 +11,7 @@ import pytest
 
 from novacrm_spark.config import Settings
 from novacrm_spark.quality.contracts import Contracts, default_contracts, parse_check
-from novacrm_spark.runner import run_pipeline
+from novacrm_spark.run.runner import run_pipeline
 from novacrm_spark.sources import SOURCES
 
 LOADED_AT = dt.datetime(2025, 2, 1, 6)

@@ -12,7 +12,7 @@ from chispa import assert_df_equality
 
 from novacrm_spark.config import Settings
 from novacrm_spark.quality.contracts import ContractError, Contracts, default_contracts, parse_check
-from novacrm_spark.runner import run_pipeline
+from novacrm_spark.run.runner import run_pipeline
 from novacrm_spark.sources import SOURCES
 from novacrm_spark.store import open_store
 
@@ -179,7 +179,7 @@ def test_below_the_threshold_bad_rows_are_quarantined_with_their_reason_and_publ
 
 def test_a_model_waits_for_the_parents_its_relationship_checks_read(spark, tmp_path):
     from novacrm_spark.registry import all_models
-    from novacrm_spark.runner import Runner
+    from novacrm_spark.run.runner import Runner
 
     settings = Settings(master="local[2]", engine="embedded", warehouse=str(tmp_path))
     runner = Runner(spark, settings, open_store(spark, str(tmp_path), "embedded"), dt.datetime(2025, 2, 1))
@@ -194,14 +194,14 @@ def test_a_model_waits_for_the_parents_its_relationship_checks_read(spark, tmp_p
 
 def another_writer_commits(spark, monkeypatch, warehouse: Path, layer: str, table: str) -> None:
     """Once the run has staged everything and before it publishes, another writer commits ``layer.table``."""
-    from novacrm_spark.runner import Runner
+    from novacrm_spark.run.runner import Runner
 
     finish = Runner.finish
 
-    def interfere(runner, staged, ok):
+    def interfere(runner, staged, ok, run_id):
         other = open_store(spark, str(warehouse), "embedded")
         other.overwrite(other.read(layer, table), layer, table)
-        return finish(runner, staged, ok)
+        return finish(runner, staged, ok, run_id)
 
     monkeypatch.setattr(Runner, "finish", interfere)
 

@@ -26,6 +26,7 @@ from pyspark.sql.types import DecimalType
 from novacrm_spark.errors import ReportError
 from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.store import TableStore
+from novacrm_spark.store.manifest import PublishedTables
 
 MARTS = ("customer_health_scores", "churn_risk_view", "nrr_summary", "revenue_cohort_analysis", "sla_adherence")
 UNKNOWN = "unknown"
@@ -48,6 +49,7 @@ class ReportData:
 
 def load_report_data(store: TableStore) -> ReportData:
     """Read every mart (raising :class:`ReportError` naming the missing ones) and the run info."""
+    store = PublishedTables(store)  # the marts of the last complete run, never a half-published one
     missing = [name for name in MARTS if not store.exists("marts", name)]
     if missing:
         names = ", ".join(f"marts.{name}" for name in missing)

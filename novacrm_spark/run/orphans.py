@@ -24,7 +24,7 @@ from urllib.parse import unquote
 
 import pyarrow.parquet as pq
 
-from novacrm_spark.store.base import LAYERS
+from novacrm_spark.store.base import LAYERS, META_LAYER
 
 LOG = "_delta_log"
 SCRATCH = "_staging"
@@ -71,7 +71,7 @@ def remove_orphans(warehouse: str) -> int:
     """Remove every table's orphans (local warehouses); returns how many files and folders went."""
     root = Path(warehouse.removeprefix("file://"))
     removed = 0
-    for layer in LAYERS:
+    for layer in (*LAYERS, META_LAYER):
         if not (root / layer).is_dir():
             continue
         for table in sorted(p for p in (root / layer).iterdir() if p.is_dir()):

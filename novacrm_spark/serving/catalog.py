@@ -8,12 +8,16 @@ description.
 
 How a view reads its table depends on the engine:
 
+Every view reads the version of its table that the last complete run
+published (the run manifest, :class:`~novacrm_spark.store.manifest.PublishedTables`):
+a run killed half-way through publishing never shows.
+
 * ``embedded`` (no Delta JVM connector): the view reads exactly the Parquet
-  files of the table's current Delta version, listed by the store. A Delta
+  files of that Delta version, listed by the store. A Delta
   folder also holds the files of older versions, so the view never points at
   the folder itself. When a new version is published, :meth:`ServingCatalog.refresh`
   replaces the view.
-* ``delta-spark``: the view reads ``delta.`<path>``` and always sees the latest version.
+* ``delta-spark``: the view reads ``delta.`<path>` VERSION AS OF <n>``.
 
 Example::
 
@@ -38,6 +42,7 @@ from novacrm_spark.serving.sqltext import quote_identifier
 from novacrm_spark.serving.tables import TableRef, folder_tables, registry_tables, table_comment
 from novacrm_spark.serving.views import database_sql, file_groups, select_sql, view_sql
 from novacrm_spark.store import TableStore
+from novacrm_spark.store.manifest import PublishedTables
 
 Log = Callable[[str], None]
 
@@ -59,7 +64,7 @@ class Change:
 
 
 class ServingCatalog:
-    """One view per published table of ``store``, kept at the table's latest version."""
+    """One view per published table of ``store``, kept at the version of the last complete run."""
 
     def __init__(
         self,
@@ -70,7 +75,8 @@ class ServingCatalog:
         log: Log = lambda line: None,
     ) -> None:
         self.spark = spark
-        self.store = store
+        # Readers see the tables of the last complete run (the run manifest), never a run half-published.
+        self.store = PublishedTables(store)
         self.scratch_dir = scratch_dir
         self.models = dict(all_models() if models is None else models)
         self.log = log
@@ -93,6 +99,7 @@ class ServingCatalog:
         retried on the next refresh; the failure is logged, not raised.
         """
         changes = []
+        self.store.refresh()
         for table in self.candidates():
             old = self.served.get(table)
             try:
@@ -115,8 +122,9 @@ class ServingCatalog:
         self._ensure_database(table.layer)
         frame = self.store.read(table.layer, table.name)
         if self.store.engine == "delta-spark":
-            # Spark's Delta source resolves the latest version on every query by itself.
-            sources = ["delta." + quote_identifier(self.store.table_path(table.layer, table.name))]
+            # Spark's Delta source at the pinned version (without one it would read the latest).
+            path = quote_identifier(self.store.table_path(table.layer, table.name))
+            sources = [f"delta.{path} VERSION AS OF {int(self.store.version(table.layer, table.name))}"]
         else:
             # The store read exactly the current version's files: serve those, not the folder.
             sources = file_groups(frame.inputFiles(), frame.schema.fieldNames())

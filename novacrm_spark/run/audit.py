@@ -1,0 +1,171 @@
+"""Write-audit: stage one table, observe its contract's checks on the write, decide pass, warn or fail.
+
+A table is written unpublished (:meth:`TableStore.stage`); the checks' failure
+counts are aggregates observed on that write, so auditing costs no query of
+its own (only failing checks read a few sample rows back). A staging source's
+quarantine adds one more check: too large a share of rejected rows means a
+broken export, not a few bad rows.
+
+Example::
+
+    >>> built = stage_audited(store, df, contract, parent_of, params)
+    >>> [c.check for c in built.checks if c.status == "error"]
+    []
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from novacrm_spark import incremental as inc
+from novacrm_spark.bookkeeping import BOOKKEEPING, COLLAPSED
+from novacrm_spark.metrics import observed_or_counted
+from novacrm_spark.quality import CheckResult
+from novacrm_spark.quality.checks import flagged, name_unrunnable_check, results
+from novacrm_spark.quality.contracts import TableContract
+from novacrm_spark.run.results import ModelResult
+from novacrm_spark.store import StagedWrite, TableStore
+from novacrm_spark.store.manifest import Table
+
+ParentLookup = Callable[[str], DataFrame]
+REASON_METRIC = "reason: "
+
+
+@dataclass
+class Built:
+    """A graph node's outcome: the model's result and its staged writes (its own table first)."""
+
+    result: ModelResult | None  # None for the as-of node
+    writes: list[tuple[Table, StagedWrite]] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.result is not None and self.result.failed
+
+    def abort(self) -> None:
+        for _table, write in self.writes:
+            write.abort()
+
+
+def stage_audited(
+    store: TableStore,
+    df: DataFrame,
+    contract: TableContract,
+    parent_of: ParentLookup,
+    params: Mapping[str, Any],
+    months: list[dt.date] | None = None,
+    on_missing_metrics: Callable[[], None] = lambda: None,
+) -> Built:
+    """Write ``df`` unpublished as the contract's table and audit it; the caller publishes or aborts.
+
+    Usage tables get their ``event_month`` partition column; with ``months`` only
+    those partitions are replaced (and only the rows written are audited).
+    Bookkeeping columns of a staging frame are counted, never written.
+    """
+    write = _stage(store, df, contract, parent_of, params, months, on_missing_metrics)
+    try:
+        audited = write.dataframe if months is None else write.written
+        checks = results(contract, audited, write.metrics, parent_of, params)
+    except BaseException:
+        write.abort()
+        raise
+    return Built(None, [((contract.layer, contract.name), write)], checks)
+
+
+def _stage(
+    store: TableStore, df: DataFrame, contract: TableContract, parent_of: ParentLookup, params: Mapping[str, Any],
+    months: list[dt.date] | None, on_missing_metrics: Callable[[], None],
+) -> StagedWrite:
+    options: dict[str, Any] = {}
+    if contract.layer != "quarantine" and contract.name in inc.PARTITIONED_TABLES:
+        df = inc.with_event_month(df, inc.PARTITIONED_TABLES[contract.name])
+        options["partition_by"] = [inc.PARTITION_COLUMN]
+        if months is not None:
+            options["replace_partitions"] = months
+    columns = [c for c in df.columns if c not in BOOKKEEPING]
+    comments = {k: v for k, v in contract.column_comments().items() if k in columns}
+    try:
+        frame, metrics = flagged(contract, df, parent_of, params)
+        metrics = [*metrics, *_bookkeeping_metrics(contract, df)]
+        observed, observation = TableStore.observed(frame, metrics)
+        write = store.stage(observed.select(*columns), contract.layer, contract.name,
+                            description=contract.description, column_comments=comments, **options)
+    except AnalysisException:
+        name_unrunnable_check(contract, df, params)  # a check's expression, rather than the model?
+        raise
+    write.metrics = observed_or_counted(observation, frame, metrics, on_missing_metrics)
+    return write
+
+
+def _bookkeeping_metrics(contract: TableContract, df: DataFrame) -> list[Column]:
+    """The collapsed copies staging counted, and a quarantine table's count per declared reason."""
+    metrics = [F.sum(COLLAPSED).alias(COLLAPSED)] if COLLAPSED in df.columns else []
+    if contract.layer == "quarantine":
+        declared = [c for c in contract.checks if c.kind == "accepted_values" and c.columns == ("reason",)]
+        reasons = declared[0].values if declared else ()
+        metrics += [F.count_if(F.col("reason") == r).alias(f"{REASON_METRIC}{r}") for r in reasons]
+    return metrics
+
+
+def collapsed_copies(*writes: StagedWrite) -> int:
+    return sum(int(w.metrics.get(COLLAPSED) or 0) for w in writes)
+
+
+def quarantine_summary(
+    accepted: int, quarantine: StagedWrite | DataFrame, rows: int, collapsed: int = 0
+) -> dict[str, Any]:
+    """Where a source's rows went: ``source_rows`` (data rows read) = ``staged_rows`` +
+    ``rows`` (quarantined) + ``collapsed_rows`` (identical copies); the quarantined share
+    of the rows read, and the count per reason.
+
+    The counts per declared reason come from the quarantine write; when they do
+    not add up (an undeclared reason), one tiny aggregate over the rows counts them.
+    """
+    observed = _observed_reasons(quarantine.metrics) if isinstance(quarantine, StagedWrite) else None
+    by_reason: dict[str, int] = {}
+    if rows and observed is not None and sum(observed.values()) == rows:
+        by_reason = {r: n for r, n in sorted(observed.items(), key=lambda kv: (-kv[1], kv[0])) if n}
+    elif rows:
+        frame = quarantine.dataframe if isinstance(quarantine, StagedWrite) else quarantine
+        counts = frame.groupBy("reason").count().orderBy(F.desc("count"), "reason").collect()
+        by_reason = {row["reason"]: int(row["count"]) for row in counts}
+    total = accepted + rows + collapsed
+    return {
+        "rows": rows,
+        "source_rows": total,
+        "staged_rows": accepted,
+        "collapsed_rows": collapsed,
+        "fraction": round(rows / total, 6) if total else 0.0,
+        "by_reason": by_reason,
+    }
+
+
+def quarantine_check(source: str, quarantine: Mapping[str, Any], limit: float) -> CheckResult:
+    """Too many rejected rows means a broken export, not a few bad rows: block the run."""
+    too_many = quarantine["fraction"] > limit
+    reasons = ", ".join(f"{reason}: {n}" for reason, n in quarantine["by_reason"].items())
+    return CheckResult(
+        table=f"quarantine.{source}",
+        check=f"quarantine_fraction <= {limit:.0%}",
+        severity="error",
+        failing_rows=quarantine["rows"] if too_many else 0,
+        kind="quarantine_threshold",
+        detail=(
+            f"{quarantine['rows']} of {quarantine['source_rows']} rows of raw_{source}.csv "
+            f"quarantined ({quarantine['fraction']:.1%} > {limit:.0%}); reasons: {reasons}"
+            if too_many
+            else None
+        ),
+    )
+
+
+def _observed_reasons(metrics: Mapping[str, Any]) -> dict[str, int] | None:
+    counts = {k[len(REASON_METRIC):]: int(v or 0) for k, v in metrics.items() if k.startswith(REASON_METRIC)}
+    return counts or None

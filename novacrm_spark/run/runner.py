@@ -1,0 +1,291 @@
+"""Runs a selection of models all-or-nothing: stage everything, audit everything, then publish.
+
+1. Every raw file the selection reads is checked first; a bad file stops the
+   run before anything is written.
+2. The models form a graph (:mod:`~novacrm_spark.run.schedule`). Each is built
+   and its table *staged* (written, not visible) and audited against its
+   contract (:mod:`~novacrm_spark.run.audit`); a downstream model reads its
+   upstream's staged table. A failed model skips everything downstream.
+3. Only when no model failed are all staged writes published, between two
+   commits of the run manifest (:mod:`~novacrm_spark.run.publish`); otherwise
+   all are discarded and every table keeps its previous version.
+
+Example::
+
+    >>> result = run_pipeline(spark, settings, layer="staging")
+    >>> result.ok, result.published
+    (True, 10)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any, Iterable
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+
+from novacrm_spark import as_of
+from novacrm_spark import incremental as inc
+from novacrm_spark.config import Settings
+from novacrm_spark.errors import NovaCrmError
+from novacrm_spark.metrics import keep_observed_metrics
+from novacrm_spark.quality import Contracts, default_contracts
+from novacrm_spark.quality.flags import check_params
+from novacrm_spark.quality.contracts import TableContract, validate_against_models
+from novacrm_spark.registry import Model, StagingResult, all_models, select_models, topological_order
+from novacrm_spark.run import audit
+from novacrm_spark.run.audit import Built
+from novacrm_spark.run.incremental import UsageIncrement, record_watermark
+from novacrm_spark.run.inputs import RunInputs
+from novacrm_spark.run.publish import publish_run, recover
+from novacrm_spark.run.results import ModelResult, Progress, RunResult, check_lines, model_line, new_run_id
+from novacrm_spark.run.results import start_timestamp, write_run_results
+from novacrm_spark.run.schedule import Node, run_graph
+from novacrm_spark.store import TableStore, open_store
+from novacrm_spark.store.manifest import PublishedTables, Table
+
+AS_OF = "as_of_date"  # the graph node that derives the as-of date from the data, when none is set
+
+
+class Runner:
+    """Builds models against one store for one run; see :func:`run_pipeline`."""
+
+    def __init__(self, spark: SparkSession, settings: Settings, store: TableStore, loaded_at: dt.datetime,
+                 progress: Progress = print, contracts: Contracts | None = None,
+                 increment: UsageIncrement | None = None) -> None:
+        self.spark, self.settings, self.store, self.loaded_at = spark, settings, store, loaded_at
+        self.progress = progress
+        self.models = all_models()
+        self.contracts = contracts or default_contracts()
+        self.increment = increment
+        self.inputs = RunInputs(spark, settings.input_dir, self.models, PublishedTables(store))
+        self.as_of_date = settings.as_of_date
+
+    def run_values(self, model: Model) -> dict[str, Any]:
+        values = {"loaded_at": self.loaded_at, "products": self.settings.products, "as_of_date": self.as_of_date}
+        return {name: values[name] for name in model.run_values}
+
+    def params(self, contract: TableContract) -> dict[str, Any]:
+        """Core and mart checks may compare with the as-of date; staging and quarantine ones do not."""
+        return check_params(self.as_of_date) if contract.layer in ("core", "marts") else {}
+
+    # --- one node: build, stage, audit ----------------------------------------------
+
+    def build(self, name: str) -> Built:
+        """Build one graph node; a model's Spark jobs are tagged with it (Spark UI, event logs)."""
+        if name == AS_OF:
+            return self.derive_as_of_date()
+        model = self.models[name]
+        tag = f"novacrm-{model.layer}.{model.name}"
+        self.spark.addTag(tag)
+        try:
+            started = time.perf_counter()
+            built = self.build_increment(model) if self.increment and self.increment.builds(name) else None
+            built = built or self.build_model(model)
+            built.result.seconds = round(time.perf_counter() - started, 2)
+            return built
+        finally:
+            self.spark.removeTag(tag)
+
+    def derive_as_of_date(self) -> Built:
+        """The latest date in the staging tables this run sees."""
+        latest = as_of.latest_data_date(*[self.inputs.table(name) for name in as_of.STAGING_INPUTS]).first()[0]
+        if latest is None:
+            raise NovaCrmError("cannot derive as_of_date: the staging tables hold no dates; pass --as-of")
+        self.as_of_date = latest
+        self.progress(f"as_of_date not set: using {latest} (latest date in the data)")
+        return Built(None)
+
+    def stage(self, df: DataFrame, contract: TableContract, months: list[dt.date] | None = None) -> Built:
+        missing = f"{contract.qualified_name}: the write's metrics did not arrive; counting them with a query"
+        return audit.stage_audited(self.store, df, contract, self.inputs.table, self.params(contract), months,
+                                   lambda: self.progress(missing))
+
+    def build_model(self, model: Model) -> Built:
+        output = model.build(*[self.inputs.frame(name) for name in model.inputs], **self.run_values(model))
+        contract = self.contracts.for_model(model.name)
+        if not isinstance(output, StagingResult):
+            return self.model_built(model, self.stage(output, contract))
+        held = output.validated.persist(StorageLevel.MEMORY_AND_DISK)  # parse and validate the file once
+        try:
+            return self.staging_built(model, output.accepted, output.quarantined)
+        finally:
+            held.unpersist()
+
+    def staging_built(self, model: Model, accepted: DataFrame, quarantined: DataFrame,
+                      rejected: DataFrame | None = None, counts: tuple[int, int] | None = None) -> Built:
+        """A staging model's table and quarantine table, staged and audited, and where the rows went.
+
+        ``rejected`` and ``counts`` (new rows, collapsed copies): an increment's own accounting.
+        """
+        main = self.stage(accepted, self.contracts.for_model(model.name), self.increment_months(model))
+        try:
+            q_contract = self.contracts.for_quarantine(model.quarantine_table)
+            q = self.stage(quarantined, q_contract)
+            main.writes += q.writes
+            main.checks += q.checks
+            q_write = q.writes[0][1]
+            if counts is None:
+                summary = audit.quarantine_summary(main.writes[0][1].num_rows, q_write, q_write.num_rows,
+                                                   audit.collapsed_copies(main.writes[0][1], q_write))
+            else:
+                summary = audit.quarantine_summary(counts[0], rejected, rejected.count(), counts[1])
+            main.checks.append(audit.quarantine_check(model.quarantine_table, summary,
+                                                      self.settings.max_quarantine_fraction))
+        except BaseException:
+            main.abort()
+            raise
+        built = self.model_built(model, main)
+        built.result.quarantine = summary
+        return built
+
+    def model_built(self, model: Model, staged: Built) -> Built:
+        rows = staged.writes[0][1].num_rows
+        staged.result = ModelResult.of_checks(model.name, model.layer, staged.checks, rows, 0.0)
+        staged.result.inputs = [self.inputs.label(name) for name in model.inputs]
+        return staged
+
+    def increment_months(self, model: Model) -> list[dt.date] | None:
+        return self.increment.months if self.increment is not None and self.increment.builds(model.name) else None
+
+    def build_increment(self, model: Model) -> Built:
+        """stg_usage_events from the new files only, or fct_usage for the months they replaced."""
+        from novacrm_spark.models.staging._validation import clean
+        from novacrm_spark.models.staging.stg_usage_events import RULES
+
+        if model.layer == "staging" and not self.inputs.usage_files:
+            self.increment.months = []
+        if model.layer == "staging" and self.inputs.usage_files:
+            raw = self.inputs.frame("raw_usage_events")
+            output = model.build(raw, self.inputs.table("stg_accounts"), **self.run_values(model))
+            published = self.inputs.published.read("staging", model.name)
+            quarantine = self.inputs.published.read("quarantine", model.quarantine_table)
+            rows, new_quarantine, added = self.increment.new_events(
+                published, output.accepted, output.quarantined, clean(raw, RULES), self.loaded_at)
+            rejected = new_quarantine.count()
+            collapsed = inc.rows_read(output.validated) - added - rejected  # within the new files, or published
+            built = self.staging_built(model, rows, inc.append_quarantine(quarantine, new_quarantine),
+                                       new_quarantine, (added, collapsed))
+            self.increment.written = built.writes[0][1].written
+        elif self.increment.months:
+            frames = [self.increment.written if name == "stg_usage_events" else self.inputs.frame(name)
+                      for name in model.inputs]
+            output = model.build(*frames, **self.run_values(model))
+            built = self.model_built(model, self.stage(output, self.contracts.for_model(model.name),
+                                                       self.increment.months))
+        else:
+            why = "no usage files after the watermark" if model.layer == "staging" else "no usage month changed"
+            return Built(ModelResult(model.name, model.layer, "pass", rows=0, message=f"incremental: {why}"))
+        built.result.message = built.result.message or self.increment.message()
+        return built
+
+    # --- the whole run -------------------------------------------------------------
+
+    def depends_on(self, model: Model) -> set[str]:
+        """Its inputs and the parents its relationship checks audit against (a failed one skips it)."""
+        contract = self.contracts.for_model(model.name)
+        return set(model.model_inputs) | {c.to for c in contract.checks if c.kind == "relationships"}
+
+    def nodes(self, selection: list[Model]) -> list[Node]:
+        """The run's graph in build order: the selected models and, when no as-of date is set and
+        a core or mart model needs one, its derivation right after the staging models."""
+        selected = {m.name for m in selection}
+        derive = self.as_of_date is None and any(m.layer != "staging" for m in selection)
+        nodes = []
+        for model in selection:
+            if derive and model.layer != "staging" and not any(n.name == AS_OF for n in nodes):
+                nodes.append(Node(AS_OF, after=frozenset(as_of.STAGING_INPUTS) & selected))
+            after = {AS_OF} if derive and model.layer != "staging" else set()
+            nodes.append(Node(model.name, needs=self.depends_on(model) & selected, after=after,
+                              weight=self.inputs.upstream_bytes(model)))
+        return nodes
+
+    def run(self, selection: list[Model], run_id: str) -> RunResult:
+        validate_against_models(self.contracts, self.models, [m.name for m in topological_order(self.models)])
+        if self.increment is not None:
+            self.increment.check_selection({m.name for m in selection})
+        inputs = self.inputs.check(selection, self.increment)
+        width = max(len(f"{m.layer}.{m.name}") for m in selection)
+        done: list[ModelResult] = []
+
+        def finished(name: str, built: Built) -> None:
+            if built.result is None:
+                return
+            if built.failed:
+                built.abort()  # never published, and nothing downstream will read it
+            elif built.writes:
+                self.inputs.staged[name] = built.writes[0][1].dataframe
+            done.append(built.result)
+            label = f"{built.result.layer}.{name}"
+            self.progress(f"[{len(done):>2}/{len(selection)}] {label:<{width}}  {model_line(built.result)}")
+            for line in check_lines(built.checks):
+                self.progress(f"      {line}")
+
+        outcomes = run_graph(
+            self.nodes(selection), self.build, failed=lambda b: b.failed, workers=self.settings.parallel_models,
+            skip=lambda name: Built(ModelResult(name, self.models[name].layer, "skipped",
+                                                message="an upstream model failed")),
+            on_finish=finished, discard=Built.abort, interrupt=self.spark.interruptAll,
+        )
+        built = [outcomes[m.name] for m in selection]
+        published = self.finish(built, ok=not any(b.failed for b in built), run_id=run_id)
+        result = RunResult(run_id, self.as_of_date, self.store.engine, [b.result for b in built], inputs, published)
+        result.watermark = record_watermark(self.settings.warehouse, self.store, self.inputs.usage_files, self.increment,
+                                            result.ok, {m.name for m in selection}, self.progress)
+        return result
+
+    def finish(self, built: list[Built], ok: bool, run_id: str) -> int:
+        """Publish every staged write (upstream first) when the run is clean; otherwise discard them all."""
+        if not ok:
+            for item in built:
+                item.abort()
+            return 0
+        writes = [w for item in built for w in item.writes]
+        try:
+            versions = publish_run(self.store, writes, run_id, self.known_tables())
+        except BaseException:
+            for item in built:
+                item.abort()  # the uncommitted ones; a committed write ignores abort
+            raise
+        by_write = {id(write): version for (_table, write), version in zip(writes, versions)}
+        for item in built:
+            if item.writes:
+                item.result.version = by_write[id(item.writes[0][1])]
+            item.result.published = True
+        return len(writes)
+
+    def known_tables(self) -> list[Table]:
+        tables = [(m.layer, m.name) for m in self.models.values()]
+        return tables + [("quarantine", m.quarantine_table) for m in self.models.values() if m.quarantine_table]
+
+
+def run_pipeline(
+    spark: SparkSession, settings: Settings, layer: str = "all", select: Iterable[str] = (),
+    progress: Progress = print, loaded_at: dt.datetime | None = None, contracts: Contracts | None = None,
+    incremental: bool = False, run_id: str | None = None,
+) -> RunResult:
+    """Build the selected models into ``settings.warehouse`` and report how it went.
+
+    ``incremental`` reads only the raw usage files after the recorded watermark
+    and replaces only the event months they touch (see :mod:`novacrm_spark.run.incremental`).
+    """
+    loaded_at = loaded_at or start_timestamp()
+    keep_observed_metrics(spark)
+    store = open_store(spark, settings.warehouse, settings.engine)
+    recover(store, progress)  # a run killed while publishing: roll it forward or back first
+    increment = UsageIncrement.start(store, settings.warehouse, progress) if incremental else None
+    runner = Runner(spark, settings, store, loaded_at, progress, contracts, increment)
+    selection = select_models(runner.models, layer, select)
+    run_id = run_id or new_run_id(loaded_at)
+    progress(f"Run {run_id}: {len(selection)} model(s), engine {store.engine}, "
+             f"input {settings.input_dir}, warehouse {settings.warehouse}")
+    result = runner.run(selection, run_id)
+    result.results_path = write_run_results(result, settings, settings.warehouse)
+    progress(result.checks_line())
+    progress(result.publish_line())
+    if result.results_path:
+        progress(f"Run results: {result.results_path}")
+    progress(result.summary())
+    return result
