@@ -28,6 +28,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from novacrm_spark import as_of
 from novacrm_spark import incremental as inc
+from novacrm_spark.bookkeeping import BOOKKEEPING
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError
 from novacrm_spark.metrics import keep_observed_metrics
@@ -162,8 +163,9 @@ class Runner:
             output = model.build(raw, self.inputs.table("stg_accounts"), **self.run_values(model))
             published = self.inputs.published.read("staging", model.name)
             quarantine = self.inputs.published.read("quarantine", model.quarantine_table)
-            rows, new_quarantine, added = self.increment.new_events(
-                published, output.accepted, output.quarantined, clean(raw, RULES), self.loaded_at)
+            rows, new_quarantine, added = self.increment.new_events(  # merged and counted here, not by the write
+                published, output.accepted.drop(*BOOKKEEPING), output.quarantined.drop(*BOOKKEEPING),
+                clean(raw, RULES), self.loaded_at)
             rejected = new_quarantine.count()
             collapsed = inc.rows_read(output.validated) - added - rejected  # within the new files, or published
             built = self.staging_built(model, rows, inc.append_quarantine(quarantine, new_quarantine),
