@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from novacrm_spark.models.staging.stg_accounts import stg_accounts
-from novacrm_spark.runner import SharedInput
+from novacrm_spark.run.audit import held
 from novacrm_spark.session import runs_in_one_jvm
 from novacrm_spark.sources import SOURCES
 
@@ -22,22 +22,18 @@ def staged(spark):
     return stg_accounts(spark.createDataFrame(ROWS, SOURCES["accounts"].schema), loaded_at=LOADED)
 
 
-def test_the_validated_rows_are_persisted_until_released(staged):
-    shared = SharedInput.hold(staged)
-    assert shared.output is staged
-    assert staged.validated.is_cached
-    assert (staged.accepted.count(), staged.quarantined.count()) == (1, 2)
-    shared.release()
+def test_the_validated_rows_are_persisted_while_both_tables_are_written_then_released(staged):
+    with held(staged.validated) as frame:
+        assert frame is staged.validated
+        assert staged.validated.is_cached
+        assert (staged.accepted.count(), staged.quarantined.count()) == (1, 2)
     assert not staged.validated.is_cached
 
 
-def test_a_model_table_is_not_held(spark):
-    df = spark.range(3)
-    shared = SharedInput.hold(df)
-    assert shared.output is df
-    assert not df.is_cached
-    shared.release()
-    assert df.count() == 3
+def test_a_failed_write_releases_them_too(staged):
+    with pytest.raises(RuntimeError), held(staged.validated):
+        raise RuntimeError("the write failed")
+    assert not staged.validated.is_cached
 
 
 @pytest.mark.parametrize(

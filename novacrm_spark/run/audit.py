@@ -16,9 +16,11 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
+from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -112,6 +114,20 @@ def _bookkeeping_metrics(contract: TableContract, df: DataFrame) -> list[Column]
         reasons = declared[0].values if declared else ()
         metrics += [F.count_if(F.col("reason") == r).alias(f"{REASON_METRIC}{r}") for r in reasons]
     return metrics
+
+
+@contextmanager
+def held(frame: DataFrame) -> Iterator[DataFrame]:
+    """``frame`` persisted while the block writes what is filtered from it, then released.
+
+    A staging model's accepted and quarantined rows come from one validated
+    frame: held, the raw file is parsed and validated once for both writes.
+    """
+    frame.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        yield frame
+    finally:
+        frame.unpersist()
 
 
 def collapsed_copies(*writes: StagedWrite) -> int:

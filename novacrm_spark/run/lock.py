@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterator
 
 from novacrm_spark.errors import WarehouseBusyError, environment_problem
+from novacrm_spark.paths import is_local, local_path
 
 try:
     import fcntl
@@ -48,9 +49,7 @@ class Holder:
 
 def lock_path(warehouse: str) -> str | None:
     """The lock file of a local warehouse; None on object storage."""
-    if "://" in warehouse and not warehouse.startswith("file://"):
-        return None
-    return os.path.join(warehouse.removeprefix("file://"), LOCK_FILE)
+    return os.path.join(local_path(warehouse), LOCK_FILE) if is_local(warehouse) else None
 
 
 @contextmanager

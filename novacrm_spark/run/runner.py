@@ -23,7 +23,6 @@ import datetime as dt
 import time
 from typing import Any, Iterable
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from novacrm_spark import as_of
@@ -109,11 +108,8 @@ class Runner:
         contract = self.contracts.for_model(model.name)
         if not isinstance(output, StagingResult):
             return self.model_built(model, self.stage(output, contract))
-        held = output.validated.persist(StorageLevel.MEMORY_AND_DISK)  # parse and validate the file once
-        try:
+        with audit.held(output.validated):
             return self.staging_built(model, output.accepted, output.quarantined)
-        finally:
-            held.unpersist()
 
     def staging_built(self, model: Model, accepted: DataFrame, quarantined: DataFrame,
                       rejected: DataFrame | None = None, counts: tuple[int, int] | None = None) -> Built:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 from novacrm_spark.errors import NovaCrmError, SelectionError
+from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.store._errors import writing
 
 try:
@@ -201,10 +202,10 @@ class TableStore(abc.ABC):
 @contextmanager
 def publish_lock(warehouse: str) -> Iterator[None]:
     """Hold an exclusive lock on ``<warehouse>/_publish.lock`` (local warehouses; a no-op on object stores)."""
-    if fcntl is None or ("://" in warehouse and not warehouse.startswith("file://")):
+    if fcntl is None or not is_local(warehouse):
         yield
         return
-    path = os.path.join(warehouse.removeprefix("file://"), PUBLISH_LOCK)
+    path = os.path.join(local_path(warehouse), PUBLISH_LOCK)
     with writing("the publish lock", path, note=""):
         handle = open(path, "a")  # noqa: SIM115 - held open for the lock's lifetime
     with handle:
