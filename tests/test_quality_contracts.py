@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
 from novacrm_spark import domains
+from novacrm_spark.bookkeeping import BOOKKEEPING
 from novacrm_spark import incremental as inc
 from novacrm_spark.config import load_settings
 from novacrm_spark.quality.contracts import (
@@ -41,9 +47,9 @@ def output_schemas(spark):
         frames[f"raw_{source}"] = spark.createDataFrame([], spec.schema)
     for model in topological_order(all_models()):
         output = model.build(*[frames[name] for name in model.inputs], **{k: values[k] for k in model.run_values})
-        if isinstance(output, StagingResult):
-            schemas[("quarantine", model.quarantine_table)] = output.quarantined.schema
-            output = output.accepted
+        if isinstance(output, StagingResult):  # the runner writes neither frame's bookkeeping columns
+            schemas[("quarantine", model.quarantine_table)] = output.quarantined.drop(*BOOKKEEPING).schema
+            output = output.accepted.drop(*BOOKKEEPING)
         frames[model.name] = output
         if model.name in inc.PARTITIONED_TABLES:  # the runner adds the partition column
             output = inc.with_event_month(output, inc.PARTITIONED_TABLES[model.name])
@@ -159,11 +165,70 @@ def test_malformed_contracts_are_rejected_naming_file_table_and_problem(body, pr
 
 
 def test_a_contract_file_that_is_not_yaml_names_the_file(tmp_path):
-    bad = tmp_path / "_core.yml"
-    bad.write_text("models: [unclosed\n", encoding="utf-8")
+    bad = tmp_path / "fct_x.yml"
+    bad.write_text("columns: [unclosed\n", encoding="utf-8")
 
     with pytest.raises(ContractError, match=f"{bad}: not valid YAML"):
-        load_contracts({"core": bad})
+        load_contracts({"core": [bad]})
+
+
+def test_each_contract_is_one_file_beside_its_model_named_like_it(contracts):
+    for model in all_models().values():
+        contract = Path(contracts.for_model(model.name).source_file)
+        module = Path(sys.modules[model.build.__module__].__file__)
+        assert (contract.parent, contract.name) == (module.parent, f"{model.name}.yml"), model.name
+        if model.quarantine_table:
+            assert contracts.for_quarantine(model.quarantine_table).source_file == str(contract)
+
+
+def test_a_file_names_its_table_and_a_staging_file_its_quarantine_table(tmp_path):
+    shared = {"reason": {"type": "string", "description": "Why.", "checks": ["not_null"]}}
+    staging = tmp_path / "stg_things.yml"
+    staging.write_text(
+        "description: Things.\n"
+        "columns:\n  thing_id: {type: string, description: Id., checks: [not_null, unique]}\n"
+        "quarantine:\n  description: Rejected things.\n  columns:\n    reason: shared\n",
+        encoding="utf-8",
+    )
+    core = tmp_path / "dim_thing.yml"
+    core.write_text("description: A thing.\nquarantine: {description: no}\n", encoding="utf-8")
+
+    loaded = load_contracts({"staging": [staging]}, shared)
+    assert set(loaded.tables) == {("staging", "stg_things"), ("quarantine", "things")}
+    assert loaded.for_quarantine("things").checks[0].name == "not_null(reason)"
+    with pytest.raises(ContractError, match="only a staging model stg_<source> has a quarantine table"):
+        load_contracts({"core": [core]}, shared)
+
+
+def test_accepted_values_name_a_domain_of_domains_py():
+    body = {"description": "t", "columns": {"tier": {"type": "string", "description": "Tier.", "checks": [
+        {"accepted_values": {"domain": "plan_tiers"}}]}}}
+    assert parse_table("core", "t", body, "t.yml").checks[0].values == domains.PLAN_TIERS
+
+    body["columns"]["tier"]["checks"] = [{"accepted_values": {"domain": "plan_tier"}}]
+    with pytest.raises(ContractError, match="t.yml: core.t.tier: unknown domain 'plan_tier'; known: .*plan_tiers"):
+        parse_table("core", "t", body, "t.yml")
+
+
+def test_a_shared_column_must_exist():
+    body = {"description": "t", "columns": {"_loaded_at": "shared"}}
+    with pytest.raises(ContractError, match="no shared column '_loaded_at'"):
+        parse_table("core", "t", body, "t.yml", shared={})
+
+
+def test_contracts_load_from_a_zip_as_on_spark_submit_py_files(tmp_path):
+    archive = tmp_path / "novacrm_spark.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in (ROOT / "novacrm_spark").rglob("*"):
+            if path.suffix in (".py", ".yml") and "__pycache__" not in path.parts:
+                zf.write(path, path.relative_to(ROOT).as_posix())
+    code = ("from novacrm_spark.quality.contracts import default_contracts; c = default_contracts(); "
+            "print(len(c.tables), c.total_checks, c.for_model('stg_accounts').source_file)")
+
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(archive)}, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[:2] == [str(len(default_contracts().tables)), str(default_contracts().total_checks)]
+    assert out[2].startswith(str(archive))
 
 
 def test_models_without_contracts_and_backward_relationships_are_reported(contracts):
@@ -177,6 +242,21 @@ def test_models_without_contracts_and_backward_relationships_are_reported(contra
     reordered = [n for n in order if n != "stg_accounts"] + ["stg_accounts"]
     with pytest.raises(ContractError, match="the parent is built after the child"):
         validate_against_models(contracts, models, reordered)
+
+
+def test_a_contract_without_a_key_or_with_a_nullable_key_is_reported(contracts):
+    models = all_models()
+    order = [m.name for m in topological_order(models)]
+    revenue = contracts.for_model("fct_revenue")
+
+    def with_checks(keep) -> type(contracts):
+        changed = dataclasses.replace(revenue, checks=tuple(c for c in revenue.checks if keep(c)))
+        return type(contracts)({**contracts.tables, ("core", "fct_revenue"): changed})
+
+    with pytest.raises(ContractError, match=r"core\.fct_revenue: no unique check, so the table has no key"):
+        validate_against_models(with_checks(lambda c: c.kind != "unique"), models, order)
+    with pytest.raises(ContractError, match="core.fct_revenue: key column revenue_month lacks a not_null check"):
+        validate_against_models(with_checks(lambda c: c.name != "not_null(revenue_month)"), models, order)
 
 
 def test_descriptions_become_delta_table_and_column_comments(built_warehouse, contracts):
