@@ -7,16 +7,9 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from novacrm_spark.quality.checks import (
-    SAMPLE_ROWS,
-    failing_rows,
-    render_sql,
-    row_level_metrics,
-    run_checks,
-    with_keyed_flags,
-)
+from novacrm_spark.bookkeeping import ROWS_PER_KEY
+from novacrm_spark.quality.checks import SAMPLE_ROWS, flagged, render_sql, results, run_checks
 from novacrm_spark.quality.contracts import ContractError, parse_table
-from novacrm_spark.registry import ROWS_PER_KEY
 
 SCHEMA = "account_id string, plan_tier string, mrr int, previous_mrr int, change int"
 ROWS = [
@@ -54,110 +47,111 @@ def only_check(contract_):
     return contract_.checks[0]
 
 
+def failing(contract_, df, parents=None, index=0):
+    """The rows of ``df`` that fail the contract's check number ``index``, by the flag the write counts."""
+    frame, _metrics = flagged(contract_, df, parents.get if parents else None)
+    flag = [c for c in frame.columns if c not in df.columns][index]
+    return frame.where(flag).select(*df.columns)
+
+
 # --- one passing and one failing case per kind -------------------------------------
 
 
 def test_not_null(spark, table):
-    check = only_check(contract([{"not_null": {"columns": ["plan_tier"]}}]))
+    c = contract([{"not_null": {"columns": ["plan_tier"]}}])
     bad = spark.createDataFrame(ROWS + [("A4", None, 1, 0, 1)], SCHEMA)
 
-    assert failing_rows(table, check).count() == 0
-    assert_df_equality(failing_rows(bad, check), spark.createDataFrame([("A4", None, 1, 0, 1)], SCHEMA))
+    assert failing(c, table).count() == 0
+    assert_df_equality(failing(c, bad), spark.createDataFrame([("A4", None, 1, 0, 1)], SCHEMA))
     result = results_by_name(contract([{"not_null": {"columns": ["plan_tier"]}}]), bad)["not_null(plan_tier)"]
     assert (result.status, result.failing_rows) == ("error", 1)
 
 
 def test_unique_counts_every_row_of_a_repeated_key_and_ignores_nulls(spark, table):
-    check = only_check(contract([{"unique": ["account_id"]}]))
+    c = contract([{"unique": ["account_id"]}])
     bad = spark.createDataFrame(
         ROWS + [("A1", "growth", 11, 0, 11), (None, "growth", 1, 0, 1), (None, "growth", 2, 0, 2)], SCHEMA
     )
 
-    assert failing_rows(table, check).count() == 0
+    assert failing(c, table).count() == 0
     expected = spark.createDataFrame([("A1", "starter", 10, 0, 10), ("A1", "growth", 11, 0, 11)], SCHEMA)
-    assert_df_equality(failing_rows(bad, check), expected, ignore_row_order=True)
+    assert_df_equality(failing(c, bad), expected, ignore_row_order=True)
 
 
 def test_unique_on_a_composite_key(spark):
-    check = only_check(contract([{"unique": {"columns": ["account_id", "plan_tier"]}}]))
+    c = contract([{"unique": {"columns": ["account_id", "plan_tier"]}}])
     ok = spark.createDataFrame([("A1", "starter", 1, 0, 1), ("A1", "growth", 1, 0, 1)], SCHEMA)
     bad = spark.createDataFrame([("A1", "starter", 1, 0, 1), ("A1", "starter", 2, 0, 2)], SCHEMA)
 
-    assert failing_rows(ok, check).count() == 0
-    assert failing_rows(bad, check).count() == 2
-    assert check.name == "unique(account_id, plan_tier)"
+    assert failing(c, ok).count() == 0
+    assert failing(c, bad).count() == 2
+    assert only_check(c).name == "unique(account_id, plan_tier)"
 
 
 def test_accepted_values_lets_nulls_pass(spark, table):
-    check = only_check(
-        contract([{"accepted_values": {"columns": ["plan_tier"], "values": ["starter", "growth", "enterprise"]}}])
-    )
+    c = contract([{"accepted_values": {"columns": ["plan_tier"], "values": ["starter", "growth", "enterprise"]}}])
     bad = spark.createDataFrame(ROWS + [("A4", "platinum", 1, 0, 1), ("A5", None, 1, 0, 1)], SCHEMA)
 
-    assert failing_rows(table, check).count() == 0
-    assert_df_equality(failing_rows(bad, check), spark.createDataFrame([("A4", "platinum", 1, 0, 1)], SCHEMA))
+    assert failing(c, table).count() == 0
+    assert_df_equality(failing(c, bad), spark.createDataFrame([("A4", "platinum", 1, 0, 1)], SCHEMA))
 
 
 def test_accepted_values_patterns_accept_whole_matches_only(spark):
-    check = only_check(contract([{"accepted_values": {
+    c = contract([{"accepted_values": {
         "columns": ["plan_tier"], "values": ["starter"], "patterns": [r"tier \(\d+\)"],
-    }}]))
+    }}])
     rows = [("A1", "starter", 1, 0, 1), ("A2", "tier (12)", 1, 0, 1), ("A3", "tier (x)", 1, 0, 1),
             ("A4", "old tier (3)", 1, 0, 1), ("A5", "tier (3) and more", 1, 0, 1)]
 
-    failing = failing_rows(spark.createDataFrame(rows, SCHEMA), check).select("account_id")
-    assert_df_equality(failing, spark.createDataFrame([("A3",), ("A4",), ("A5",)], "account_id string"),
+    rejected = failing(c, spark.createDataFrame(rows, SCHEMA)).select("account_id")
+    assert_df_equality(rejected, spark.createDataFrame([("A3",), ("A4",), ("A5",)], "account_id string"),
                        ignore_row_order=True)
-    assert check.patterns == (r"tier \(\d+\)",)
+    assert only_check(c).patterns == (r"tier \(\d+\)",)
 
 
 def test_relationships_is_an_anti_join_against_the_parent(spark, table):
-    check = only_check(contract([{"relationships": {"columns": ["account_id"], "to": "accounts", "field": "account_id"}}]))
+    c = contract([{"relationships": {"columns": ["account_id"], "to": "accounts", "field": "account_id"}}])
     parents = {"accounts": spark.createDataFrame([("A1",), ("A2",), ("A3",)], PARENT_SCHEMA)}
     orphans = spark.createDataFrame(ROWS + [("A9", "growth", 1, 0, 1), (None, "growth", 2, 0, 2)], SCHEMA)
 
-    assert failing_rows(table, check, parents.get).count() == 0
-    assert_df_equality(
-        failing_rows(orphans, check, parents.get), spark.createDataFrame([("A9", "growth", 1, 0, 1)], SCHEMA)
-    )
-    assert check.name == "relationships(account_id -> accounts.account_id)"
+    assert failing(c, table, parents).count() == 0
+    assert_df_equality(failing(c, orphans, parents), spark.createDataFrame([("A9", "growth", 1, 0, 1)], SCHEMA))
+    assert only_check(c).name == "relationships(account_id -> accounts.account_id)"
 
 
 def test_range_is_inclusive_and_lets_nulls_pass(spark, table):
-    check = only_check(contract([{"range": {"columns": ["mrr"], "min": 10, "max": 30}}]))
+    c = contract([{"range": {"columns": ["mrr"], "min": 10, "max": 30}}])
     bad = spark.createDataFrame(ROWS + [("A4", "growth", -1, 0, -1), ("A5", "growth", 31, 0, 31), ("A6", "growth", None, 0, None)], SCHEMA)
 
-    assert failing_rows(table, check).count() == 0  # 10 and 30 are on the bounds
+    assert failing(c, table).count() == 0  # 10 and 30 are on the bounds
     expected = spark.createDataFrame([("A4", "growth", -1, 0, -1), ("A5", "growth", 31, 0, 31)], SCHEMA)
-    assert_df_equality(failing_rows(bad, check), expected, ignore_row_order=True)
+    assert_df_equality(failing(c, bad), expected, ignore_row_order=True)
 
 
 def test_range_with_one_open_end(spark):
-    check = only_check(contract([{"range": {"columns": ["mrr"], "min": 0}}]))
+    c = contract([{"range": {"columns": ["mrr"], "min": 0}}])
     df = spark.createDataFrame([("A1", "growth", 0, 0, 0), ("A2", "growth", 10**6, 0, 0), ("A3", "growth", -5, 0, 0)], SCHEMA)
 
-    assert [r.account_id for r in failing_rows(df, check).collect()] == ["A3"]
-    assert check.name == "range(mrr, 0..)"
+    assert [r.account_id for r in failing(c, df).collect()] == ["A3"]
+    assert only_check(c).name == "range(mrr, 0..)"
 
 
 def test_expression_holds_per_row(spark, table):
     invariant = {"expression": {"name": "change_is_difference", "sql": "change = mrr - previous_mrr"}}
-    check = only_check(contract([invariant]))
+    c = contract([invariant])
     bad = spark.createDataFrame(ROWS + [("A4", "growth", 5, 1, 3)], SCHEMA)
 
-    assert failing_rows(table, check).count() == 0
-    assert_df_equality(failing_rows(bad, check), spark.createDataFrame([("A4", "growth", 5, 1, 3)], SCHEMA))
+    assert failing(c, table).count() == 0
+    assert_df_equality(failing(c, bad), spark.createDataFrame([("A4", "growth", 5, 1, 3)], SCHEMA))
 
 
 def test_expression_null_result_fails_unless_the_check_lets_nulls_pass(spark):
     df = spark.createDataFrame([("A1", "growth", 5, None, 5)], SCHEMA)
-    strict = only_check(contract([{"expression": {"name": "e", "sql": "change = mrr - previous_mrr"}}]))
-    lenient = only_check(
-        contract([{"expression": {"name": "e", "sql": "change = mrr - previous_mrr", "null_passes": True}}])
-    )
+    strict = contract([{"expression": {"name": "e", "sql": "change = mrr - previous_mrr"}}])
+    lenient = contract([{"expression": {"name": "e", "sql": "change = mrr - previous_mrr", "null_passes": True}}])
 
-    assert failing_rows(df, strict).count() == 1
-    assert failing_rows(df, lenient).count() == 0
+    assert failing(strict, df).count() == 1
+    assert failing(lenient, df).count() == 0
 
 
 def test_expression_placeholders_become_date_literals(spark):
@@ -357,13 +351,13 @@ def test_unique_failing_count_is_the_number_of_rows_whose_key_repeats(spark):
     by_name = results_by_name(c, df)
     single = by_name["unique(account_id)"]
     assert single.failing_rows == 3
-    assert failing_rows(df, c.checks[0]).count() == single.failing_rows
+    assert failing(c, df).count() == single.failing_rows
     assert [s["account_id"] for s in single.samples] == ["A1", "A1", "A1"]
     assert by_name["unique(account_id, plan_tier)"].failing_rows == 2
     assert results_by_name(c, df.where("account_id = 'B'"))["unique(account_id)"].failing_rows == 0
 
 
-def test_row_level_metrics_count_failing_rows_and_observed_counts_are_used(spark, table):
+def test_metrics_count_failing_rows_and_observed_counts_are_used(spark, table):
     checks = contract([
         {"not_null": {"columns": ["plan_tier"]}},
         {"unique": ["account_id"]},
@@ -371,10 +365,10 @@ def test_row_level_metrics_count_failing_rows_and_observed_counts_are_used(spark
     ])
     bad = spark.createDataFrame(ROWS + [("A4", None, 1, 0, 1)], SCHEMA)
 
-    metrics = bad.agg(*row_level_metrics(checks)).first().asDict()
-    assert metrics == {"check_0": 1, "check_2": 2}  # named by position; the unique check is not row-level
+    frame, metrics = flagged(checks, bad)
+    assert frame.agg(*metrics).first().asDict() == {"check_0": 1, "check_1": 0, "check_2": 2}  # named by position
     # Counts observed during the write are taken as given: no aggregation of their own.
-    observed = {r.check: r.failing_rows for r in run_checks(checks, table, observed={"check_0": 0, "check_2": 7})}
+    observed = {r.check: r.failing_rows for r in results(checks, table, {"check_0": 0, "check_1": 0, "check_2": 7})}
     assert observed == {"schema(columns and types match the contract)": 0, "not_null(plan_tier)": 0,
                         "unique(account_id)": 0, "range(mrr, 15..)": 7}
 
@@ -399,26 +393,26 @@ def keyed_setup(spark):
     return c, spark.createDataFrame(KEYED_ROWS, SCHEMA), parents
 
 
-def test_keyed_flags_count_what_the_keyed_query_counts_and_keep_every_row(spark):
+def test_keyed_flags_count_what_run_checks_counts_and_keep_every_row(spark):
     c, df, parents = keyed_setup(spark)
 
-    flagged, metrics = with_keyed_flags(c, df, parents.get)
-    observed = flagged.agg(*metrics).first().asDict()
+    frame, metrics = flagged(c, df, parents.get)
+    observed = frame.agg(*metrics).first().asDict()
 
-    # Named by the checks' positions, like the row-level metrics (index 2 is row-level).
-    assert observed == {"check_0": 2, "check_1": 1, "check_3": 1}
+    # Named by the checks' positions (index 2 is the row-level not_null check).
+    assert observed == {"check_0": 2, "check_1": 1, "check_2": 0, "check_3": 1}
     by_query = {r.check: r.failing_rows for r in run_checks(c, df, parents.get)}
     assert [observed["check_0"], observed["check_1"], observed["check_3"]] == [
         by_query["unique(account_id)"], by_query[ACCOUNTS_NAME], by_query[TIERS_NAME]]
     # The parents' repeated keys do not duplicate rows: the write keeps exactly df's rows.
-    assert_df_equality(flagged.select(*df.columns), df, ignore_row_order=True)
+    assert_df_equality(frame.select(*df.columns), df, ignore_row_order=True)
 
 
 def test_observed_keyed_counts_are_used_and_a_failing_one_still_gets_samples(spark):
     c, df, parents = keyed_setup(spark)
 
     observed = {"check_0": 2, "check_1": 0, "check_2": 0, "check_3": 0}
-    by_name = {r.check: r for r in run_checks(c, df, parents.get, observed=observed)}
+    by_name = {r.check: r for r in results(c, df, observed, parents.get)}
 
     assert by_name[ACCOUNTS_NAME].failing_rows == 0  # taken as given: no query disagrees with it
     assert by_name["unique(account_id)"].failing_rows == 2
@@ -431,7 +425,7 @@ def test_a_models_rows_per_key_column_replaces_the_window_for_the_contract_key(s
     # The model says A1 has 3 accepted rows per key although only one is here: its count wins.
     df = spark.createDataFrame([("A1", "starter", 1, 0, 1, 3), ("B", "growth", 2, 0, 2, 1)], columns)
 
-    flagged, metrics = with_keyed_flags(c, df)
-    observed = flagged.agg(*metrics).first().asDict()
+    frame, metrics = flagged(c, df)
+    observed = frame.agg(*metrics).first().asDict()
 
     assert observed == {"check_0": 1, "check_1": 0}  # the other key is counted by its own window

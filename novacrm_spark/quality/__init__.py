@@ -1,4 +1,4 @@
-"""Data quality: table contracts (YAML next to the models) and the checks run before publishing.
+"""Data quality: table contracts (YAML beside each model) and the checks run before publishing.
 
 Example::
 
@@ -8,7 +8,7 @@ Example::
     []
 """
 
-from novacrm_spark.quality.checks import CheckResult, failing_rows, run_checks
+from novacrm_spark.quality.checks import CheckResult, flagged, results, run_checks
 from novacrm_spark.quality.contracts import Check, ContractError, Contracts, TableContract, default_contracts
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Contracts",
     "TableContract",
     "default_contracts",
-    "failing_rows",
+    "flagged",
+    "results",
     "run_checks",
 ]
