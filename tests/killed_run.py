@@ -1,8 +1,7 @@
 """``python tests/killed_run.py POINT ARGS...``: ``novacrm ARGS``, SIGKILLed (with its JVM) at POINT.
 
 A real kill at a chosen moment of publishing, which polling from outside
-cannot hit: ``between-commits`` (after the run's second table commit: the
-third commit, the first being the "publishing" manifest) or
+cannot hit: ``between-commits`` (after the run's second table commit) or
 ``after-last-commit`` (every table committed, the manifest not yet completed).
 Start it in a new session: the kill takes its whole process group.
 """
@@ -21,17 +20,25 @@ def die() -> None:
     os.killpg(os.getpgid(0), signal.SIGKILL)
 
 
-def kill_after_commits(count: int) -> None:
-    commit, done = StagedWrite.commit, []
+def kill_after_table_commits(count: int) -> None:
+    """Die right after the ``count``-th table commit (a manifest commit, on any engine, does not count)."""
+    commit, write_manifest, done, in_manifest = StagedWrite.commit, publish.write_manifest, [], []
 
     def commit_then_die(self: StagedWrite) -> int:
         version = commit(self)
-        done.append(version)
+        done.extend([] if in_manifest else [version])
         if len(done) == count:
             die()
         return version
 
-    StagedWrite.commit = commit_then_die
+    def manifest_write(store, manifest):
+        in_manifest.append(True)
+        try:
+            return write_manifest(store, manifest)
+        finally:
+            in_manifest.pop()
+
+    StagedWrite.commit, publish.write_manifest = commit_then_die, manifest_write
 
 
 def kill_before_complete_manifest() -> None:
@@ -47,7 +54,7 @@ def kill_before_complete_manifest() -> None:
 
 if __name__ == "__main__":
     point, args = sys.argv[1], sys.argv[2:]
-    {"between-commits": lambda: kill_after_commits(3), "after-last-commit": kill_before_complete_manifest}[point]()
+    {"between-commits": lambda: kill_after_table_commits(2), "after-last-commit": kill_before_complete_manifest}[point]()
     from novacrm_spark.cli import main
 
     main(args)

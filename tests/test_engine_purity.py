@@ -20,7 +20,7 @@ ALLOWED = {
     "run/results.py": "the run's single start timestamp",
     "run/audit.py": "collects one count per quarantine reason when the write's counts do not add up",
     "run/incremental.py": "collects the handful of event months an increment replaces",
-    "store/manifest.py": "collects the run manifest: one small row per table, never table data",
+    "store/base.py": "read_rows collects a bookkeeping table (the run manifest: one small row per table)",
     "quality/": "collects check counts and at most 5 sample rows of a failing check",
     "source_checks.py": "collects one small count row per partition when looking for non-UTF-8 lines",
     "report/": "marts are small aggregates brought to the driver to draw charts",

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 from novacrm_spark.errors import NovaCrmError, SelectionError
+from novacrm_spark.frames import constant_frame
 from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.store._errors import writing
 
@@ -182,6 +183,15 @@ class TableStore(abc.ABC):
     def overwrite(self, df: DataFrame, layer: str, table: str, **kwargs) -> int:
         """Stage and publish ``df`` in one go; returns the new version."""
         return self.stage(df, layer, table, **kwargs).commit()
+
+    def read_rows(self, layer: str, table: str) -> list[dict[str, Any]]:
+        """The rows of a small bookkeeping table (the run manifest), as dicts; never table data."""
+        return [row.asDict() for row in self.read(layer, table).collect()]
+
+    def overwrite_rows(self, rows: Sequence[tuple], schema: str, layer: str, table: str,
+                       description: str | None = None) -> int:
+        """Replace a small bookkeeping table with ``rows`` in one commit; ``schema`` is plain-column DDL."""
+        return self.overwrite(constant_frame(self.spark, schema, rows), layer, table, description=description)
 
     def publish(self, writes: Sequence[StagedWrite]) -> list[int]:
         """Commit ``writes`` in order, after checking all of them: a conflict on any publishes none.

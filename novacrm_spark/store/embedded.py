@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 from urllib.parse import quote, unquote
 
 import pyarrow as pa
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -51,6 +51,7 @@ from novacrm_spark.store.base import StagedWrite, StoreError, TableStore, WriteO
 
 # Delta stores timestamps as Parquet INT64 microseconds (Spark's default is the legacy INT96).
 TIMESTAMP_TYPE_CONF = "spark.sql.parquet.outputTimestampType"
+ARROW_TYPES = {"string": pa.string(), "long": pa.int64()}  # the column types of bookkeeping tables
 # The rows a write produced, counted while it ran (an observed metric of every write).
 ROWS_PRODUCED = "_rows_produced"
 
@@ -79,6 +80,21 @@ class EmbeddedStore(TableStore):
         path = self.table_path(layer, table)
         with writing(f"table {layer}.{table}", path):
             DeltaTable(path).restore(version)
+            return DeltaTable(path).version()
+
+    # A bookkeeping table is read and written by delta-rs on the driver: no Spark job, so a
+    # reader that re-reads the run manifest often (serve) and every run pay almost nothing.
+    def read_rows(self, layer: str, table: str) -> list[dict[str, Any]]:
+        return DeltaTable(self.table_path(layer, table)).to_pyarrow_table().to_pylist()
+
+    def overwrite_rows(self, rows: Sequence[tuple], schema: str, layer: str, table: str,
+                       description: str | None = None) -> int:
+        path = self.table_path(layer, table)
+        fields = [column.split() for column in schema.split(",")]
+        arrow = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in fields])
+        data = pa.Table.from_pylist([dict(zip(arrow.names, row)) for row in rows], schema=arrow)
+        with writing(f"table {layer}.{table}", path):
+            write_deltalake(path, data, mode="overwrite", schema_mode="overwrite", description=description)
             return DeltaTable(path).version()
 
     def read(self, layer: str, table: str, version: int | None = None) -> DataFrame:

@@ -32,7 +32,6 @@ from typing import Iterable, Mapping
 from pyspark.sql import DataFrame
 
 from novacrm_spark.errors import TableNotFoundError
-from novacrm_spark.frames import constant_frame
 from novacrm_spark.store.base import META_LAYER, TableStore
 
 MANIFEST = "run_manifest"
@@ -57,7 +56,7 @@ def read_manifest(store: TableStore) -> Manifest | None:
     """The warehouse's current manifest, or None when no run has written one."""
     if not store.exists(META_LAYER, MANIFEST):
         return None
-    rows = store.read(META_LAYER, MANIFEST).collect()  # one small row per table, never table data
+    rows = store.read_rows(META_LAYER, MANIFEST)
     if not rows:
         return None
     versions = {(r["layer"], r["table"]): r["version"] for r in rows}
@@ -72,7 +71,7 @@ def write_manifest(store: TableStore, manifest: Manifest) -> int:
          manifest.run_id, manifest.status)
         for layer, table in sorted(set(manifest.versions) | set(manifest.planned))
     ]
-    return store.overwrite(constant_frame(store.spark, SCHEMA, rows), META_LAYER, MANIFEST, description="The last complete run's table versions.")
+    return store.overwrite_rows(rows, SCHEMA, META_LAYER, MANIFEST, description="The table versions readers see.")
 
 
 def current_pins(store: TableStore, tables: Iterable[Table]) -> dict[Table, int | None]:
