@@ -296,6 +296,9 @@ class NoTables:
     def exists(self, layer, table):
         return table == "nrr_summary"
 
+    def version(self, layer, table):  # readers ask the version the run manifest pins (none here)
+        return 0 if self.exists(layer, table) else None
+
 
 def test_missing_marts_are_named_in_the_error():
     with pytest.raises(ReportError) as error:

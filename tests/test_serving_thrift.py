@@ -26,6 +26,7 @@ from deltalake import DeltaTable
 
 from hostile_sql import HOSTILE, fill
 from novacrm_spark.cli import main
+from novacrm_spark.run.publish import publish_run
 from novacrm_spark.serving.daemon import Signals, serve_until_stopped, wait
 from novacrm_spark.serving.thrift import check_port_free, hive_conf, jdbc_url
 from novacrm_spark.store import open_store
@@ -219,7 +220,9 @@ def test_serve_answers_beeline_refreshes_on_new_versions_and_stops_cleanly(spark
         store = open_store(spark, str(served_copy), "embedded")
         kept = sorted(before)[0]
         one_level = store.read("marts", "churn_risk_view").where(f"risk_level = '{kept}'")
-        version = store.overwrite(one_level, "marts", "churn_risk_view")
+        # Published as a run publishes (the run manifest names it): readers serve only that.
+        staged = store.stage(one_level, "marts", "churn_risk_view")
+        [version] = publish_run(store, [(("marts", "churn_risk_view"), staged)], "test-run", [])
         server.send_signal(signal.SIGHUP)
         refreshed = f"refreshed marts.churn_risk_view: version {version - 1} -> {version}"
         wait_for_line(log, refreshed, server, QUERY_TIMEOUT)

@@ -92,8 +92,15 @@ class PublishedTables:
 
     def __init__(self, store: TableStore) -> None:
         self.store = store
-        self.engine, self.warehouse, self.spark = store.engine, store.warehouse, store.spark
         self.manifest = read_manifest(store)
+
+    @property
+    def engine(self) -> str:
+        return self.store.engine
+
+    @property
+    def warehouse(self) -> str:
+        return self.store.warehouse
 
     def refresh(self) -> None:
         self.manifest = read_manifest(self.store)
