@@ -48,11 +48,7 @@ def build_spark_session(settings: Settings) -> SparkSession:
         builder = builder.master(settings.master)
     for key, value in spark_defaults(settings).items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    # A local run reports its own failures as one `error:` line; Spark's task-failure
-    # stack traces (a full disk, say) would bury it. Clusters keep their ERROR logs.
-    spark.sparkContext.setLogLevel("FATAL" if runs_in_one_jvm(settings.master) else "ERROR")
-    return spark
+    return builder.getOrCreate()
 
 
 def master_is_given() -> bool:
@@ -80,6 +76,10 @@ def runs_in_one_jvm(master: str) -> bool:
 def spark_defaults(settings: Settings) -> dict[str, str]:
     """The Spark configuration a run needs, settings' ``spark_conf`` last so it wins."""
     conf = {
+        # A local run reports its own failures as one `error:` line; Spark's task-failure
+        # stack traces (a full disk, say) would bury it. Clusters keep their ERROR logs.
+        # A setting, not sparkContext.setLogLevel: there is no SparkContext under Spark Connect.
+        "spark.log.level": "FATAL" if runs_in_one_jvm(settings.master) else "ERROR",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         "spark.ui.showConsoleProgress": "false",

@@ -127,7 +127,9 @@ def test_a_write_whose_files_do_not_hold_its_rows_is_refused(spark, store, monke
 def test_spark_writes_into_the_warehouse_leave_no_checksum_side_files(spark, store, tmp_path):
     # Spark's output for a staged write is moved into the table and its bookkeeping dropped;
     # Hadoop's .crc side files would only cost a file (and a chmod process) each.
+    from novacrm_spark.store.embedded import NO_CHECKSUM_FILES
+
     out = tmp_path / "wh" / "plain"
-    spark.createDataFrame(ROWS, SCHEMA).write.parquet(str(out))
+    spark.createDataFrame(ROWS, SCHEMA).write.options(**NO_CHECKSUM_FILES).parquet(str(out))  # as the store writes
     assert list(out.glob("*.parquet")) and not list(out.rglob("*.crc"))
 

@@ -11,6 +11,7 @@ check fails a commit racing another writer's.
 
 from __future__ import annotations
 
+import uuid
 from typing import Sequence
 
 from pyspark.sql import DataFrame, SparkSession
@@ -22,13 +23,16 @@ from novacrm_spark.store.base import StagedWrite, TableStore, WriteOptions
 
 
 def delta_spark_available(spark: SparkSession) -> bool:
-    """True when Delta's JVM data source is on this session's classpath."""
+    """True when Delta's data source is on this session's classpath (classic or Spark Connect).
+
+    Resolving the ``delta`` source for a path that holds no table fails with
+    ``DATA_SOURCE_NOT_FOUND`` only when the source is missing; no job runs.
+    """
     try:
-        jvm = spark.sparkContext._jvm  # noqa: SLF001 - py4j is the only way to probe the classpath
-        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not available"
-        return False
+        spark.read.format("delta").load(f"/nonexistent-{uuid.uuid4().hex}").schema
+    except Exception as exc:  # noqa: BLE001 - the error class tells which failure it was
+        return "DATA_SOURCE_NOT_FOUND" not in str(exc)
+    return True
 
 
 class DeltaSparkStore(TableStore):

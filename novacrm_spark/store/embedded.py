@@ -51,6 +51,10 @@ from novacrm_spark.store.base import StagedWrite, StoreError, TableStore, WriteO
 
 # Delta stores timestamps as Parquet INT64 microseconds (Spark's default is the legacy INT96).
 TIMESTAMP_TYPE_CONF = "spark.sql.parquet.outputTimestampType"
+# Hadoop's local filesystem writes a `.crc` side file per file, which adopt_spark_output discards
+# (Delta tables have none); without Hadoop's native library each costs a `chmod` process (about
+# 60 ms per write measured). Its raw form writes none: a write option, so Spark Connect takes it too.
+NO_CHECKSUM_FILES = {"fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem", "fs.file.impl.disable.cache": "true"}
 ARROW_TYPES = {"string": pa.string(), "long": pa.int64()}  # the column types of bookkeeping tables
 # The rows a write produced, counted while it ran (an observed metric of every write).
 ROWS_PRODUCED = "_rows_produced"
@@ -66,7 +70,6 @@ class EmbeddedStore(TableStore):
         super().__init__(spark, warehouse)
         # For the session, not per write: models written side by side must not race on it.
         spark.conf.set(TIMESTAMP_TYPE_CONF, "TIMESTAMP_MICROS")
-        _write_no_checksum_files(spark, warehouse)
 
     def exists(self, layer: str, table: str) -> bool:
         return DeltaTable.is_deltatable(self.table_path(layer, table))
@@ -177,7 +180,7 @@ class EmbeddedStore(TableStore):
             # Rows of a partition value go to one task (AQE splits a skewed one), so each
             # partition gets one or a few files instead of one per task.
             df = df.hint("rebalance", *columns)
-        writer = df.write.mode("append").option("compression", "snappy")
+        writer = df.write.mode("append").option("compression", "snappy").options(**NO_CHECKSUM_FILES)
         if columns:
             writer = writer.partitionBy(*columns)
         writer.parquet(scratch)
@@ -192,20 +195,6 @@ def _check_rows_adopted(table: str, produced: int, files: list[WrittenFile]) -> 
             f"{table}: the write produced {produced:,} rows but the {len(files)} file(s) it left hold {held:,}; "
             "nothing was published"
         )
-
-
-def _write_no_checksum_files(spark: SparkSession, warehouse: str) -> None:
-    """Stop Hadoop writing a ``.crc`` side file next to each file Spark writes into the warehouse.
-
-    adopt_spark_output discards them (Delta tables have none), and without Hadoop's
-    native library each one costs a ``chmod`` process: about 120 per large build,
-    and about 60 ms less per write measured. A no-op for filesystems without
-    client-side checksums. The filesystem object is shared by the JVM, so other
-    local writes of this session skip them too.
-    """
-    jvm = spark.sparkContext._jvm
-    fs = jvm.org.apache.hadoop.fs.Path(warehouse).getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    fs.setWriteChecksum(False)
 
 
 def _spark_schema(snapshot: DeltaTable) -> StructType:
