@@ -22,13 +22,12 @@ import inspect
 import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from pyspark.sql import DataFrame
 
-from novacrm_spark.bookkeeping import BOOKKEEPING, COLLAPSED, ROWS_PER_KEY  # noqa: F401 - re-exported
 from novacrm_spark.errors import SelectionError
-from novacrm_spark.model import StagingResult, is_model, model  # noqa: F401 - re-exported
+from novacrm_spark.model import StagingResult, is_model
 from novacrm_spark.sources import SOURCES
 
 LAYER_ORDER = ("staging", "core", "marts")
@@ -141,6 +140,16 @@ def layer_modules(layer: str) -> list[ModuleType]:
 def models_in(module: ModuleType) -> list[Callable]:
     """The model functions defined in ``module`` (not those it imports from another)."""
     return [obj for obj in vars(module).values() if is_model(obj) and obj.__module__ == module.__name__]
+
+
+def table_names(models: Mapping[str, Model]) -> list[tuple[str, str]]:
+    """``(layer, table)`` of every table the models publish: each model's, and each staging
+    model's quarantine table.
+
+    Example: ``("staging", "stg_accounts")`` and ``("quarantine", "accounts")`` for stg_accounts.
+    """
+    tables = [(m.layer, m.name) for m in models.values()]
+    return tables + [("quarantine", m.quarantine_table) for m in models.values() if m.quarantine_table]
 
 
 def topological_order(models: dict[str, Model]) -> list[Model]:

@@ -18,6 +18,7 @@ from novacrm_spark import domains
 from novacrm_spark.bookkeeping import BOOKKEEPING
 from novacrm_spark import incremental as inc
 from novacrm_spark.config import load_settings
+from novacrm_spark.model import StagingResult
 from novacrm_spark.quality.contracts import (
     ContractError,
     default_contracts,
@@ -25,7 +26,7 @@ from novacrm_spark.quality.contracts import (
     parse_table,
     validate_against_models,
 )
-from novacrm_spark.registry import StagingResult, all_models, topological_order
+from novacrm_spark.registry import all_models, topological_order
 from novacrm_spark.sources import SOURCES
 
 ROOT = Path(__file__).resolve().parents[1]

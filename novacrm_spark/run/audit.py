@@ -134,24 +134,29 @@ def collapsed_copies(*writes: StagedWrite) -> int:
     return sum(int(w.metrics.get(COLLAPSED) or 0) for w in writes)
 
 
-def quarantine_summary(
-    accepted: int, quarantine: StagedWrite | DataFrame, rows: int, collapsed: int = 0
-) -> dict[str, Any]:
+def reasons_of(quarantine: StagedWrite) -> dict[str, int]:
+    """Quarantined rows per reason, most first: the counts the write observed, or, when they do
+    not add up (an undeclared reason), one small aggregate over the staged rows."""
+    observed = _observed_reasons(quarantine.metrics)
+    if observed is not None and sum(observed.values()) == quarantine.num_rows:
+        return {r: n for r, n in sorted(observed.items(), key=lambda kv: (-kv[1], kv[0])) if n}
+    return count_by_reason(quarantine.dataframe) if quarantine.num_rows else {}
+
+
+def count_by_reason(quarantined: DataFrame) -> dict[str, int]:
+    """Rows per reason, most first (one aggregate: a handful of rows reach the driver)."""
+    counts = quarantined.groupBy("reason").count().orderBy(F.desc("count"), "reason").collect()
+    return {row["reason"]: int(row["count"]) for row in counts}
+
+
+def quarantine_summary(accepted: int, by_reason: Mapping[str, int], collapsed: int = 0) -> dict[str, Any]:
     """Where a source's rows went: ``source_rows`` (data rows read) = ``staged_rows`` +
     ``rows`` (quarantined) + ``collapsed_rows`` (identical copies); the quarantined share
     of the rows read, and the count per reason.
 
-    The counts per declared reason come from the quarantine write; when they do
-    not add up (an undeclared reason), one tiny aggregate over the rows counts them.
+    Example: ``quarantine_summary(95, {"missing id": 4}, 1)["fraction"]`` -> ``0.04``.
     """
-    observed = _observed_reasons(quarantine.metrics) if isinstance(quarantine, StagedWrite) else None
-    by_reason: dict[str, int] = {}
-    if rows and observed is not None and sum(observed.values()) == rows:
-        by_reason = {r: n for r, n in sorted(observed.items(), key=lambda kv: (-kv[1], kv[0])) if n}
-    elif rows:
-        frame = quarantine.dataframe if isinstance(quarantine, StagedWrite) else quarantine
-        counts = frame.groupBy("reason").count().orderBy(F.desc("count"), "reason").collect()
-        by_reason = {row["reason"]: int(row["count"]) for row in counts}
+    rows = sum(by_reason.values())
     total = accepted + rows + collapsed
     return {
         "rows": rows,
@@ -159,7 +164,7 @@ def quarantine_summary(
         "staged_rows": accepted,
         "collapsed_rows": collapsed,
         "fraction": round(rows / total, 6) if total else 0.0,
-        "by_reason": by_reason,
+        "by_reason": dict(by_reason),
     }
 
 

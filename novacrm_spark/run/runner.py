@@ -31,10 +31,11 @@ from novacrm_spark.bookkeeping import BOOKKEEPING
 from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError
 from novacrm_spark.metrics import keep_observed_metrics
+from novacrm_spark.model import StagingResult
 from novacrm_spark.quality import Contracts, default_contracts
-from novacrm_spark.quality.flags import check_params
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
-from novacrm_spark.registry import Model, StagingResult, all_models, select_models, topological_order
+from novacrm_spark.quality.flags import check_params
+from novacrm_spark.registry import Model, all_models, select_models, table_names, topological_order
 from novacrm_spark.run import audit
 from novacrm_spark.run.audit import Built
 from novacrm_spark.run.incremental import UsageIncrement, record_watermark
@@ -44,7 +45,7 @@ from novacrm_spark.run.results import ModelResult, Progress, RunResult, check_li
 from novacrm_spark.run.results import start_timestamp, write_run_results
 from novacrm_spark.run.schedule import Node, run_graph
 from novacrm_spark.store import TableStore, open_store
-from novacrm_spark.store.manifest import PublishedTables, Table
+from novacrm_spark.store.manifest import PublishedTables
 
 AS_OF = "as_of_date"  # the graph node that derives the as-of date from the data, when none is set
 
@@ -112,23 +113,17 @@ class Runner:
             return self.staging_built(model, output.accepted, output.quarantined)
 
     def staging_built(self, model: Model, accepted: DataFrame, quarantined: DataFrame,
-                      rejected: DataFrame | None = None, counts: tuple[int, int] | None = None) -> Built:
-        """A staging model's table and quarantine table, staged and audited, and where the rows went.
-
-        ``rejected`` and ``counts`` (new rows, collapsed copies): an increment's own accounting.
-        """
+                      summary: dict[str, Any] | None = None) -> Built:
+        """A staging model's table and quarantine table, staged and audited, and where the rows went
+        (``summary``: an increment's own accounting; by default the writes' counts)."""
         main = self.stage(accepted, self.contracts.for_model(model.name), self.increment_months(model))
         try:
-            q_contract = self.contracts.for_quarantine(model.quarantine_table)
-            q = self.stage(quarantined, q_contract)
+            q = self.stage(quarantined, self.contracts.for_quarantine(model.quarantine_table))
             main.writes += q.writes
             main.checks += q.checks
-            q_write = q.writes[0][1]
-            if counts is None:
-                summary = audit.quarantine_summary(main.writes[0][1].num_rows, q_write, q_write.num_rows,
-                                                   audit.collapsed_copies(main.writes[0][1], q_write))
-            else:
-                summary = audit.quarantine_summary(counts[0], rejected, rejected.count(), counts[1])
+            (_, write), (_, q_write) = main.writes
+            summary = summary or audit.quarantine_summary(write.num_rows, audit.reasons_of(q_write),
+                                                          audit.collapsed_copies(write, q_write))
             main.checks.append(audit.quarantine_check(model.quarantine_table, summary,
                                                       self.settings.max_quarantine_fraction))
         except BaseException:
@@ -162,10 +157,11 @@ class Runner:
             rows, new_quarantine, added = self.increment.new_events(  # merged and counted here, not by the write
                 published, output.accepted.drop(*BOOKKEEPING), output.quarantined.drop(*BOOKKEEPING),
                 clean(raw, RULES), self.loaded_at)
-            rejected = new_quarantine.count()
-            collapsed = inc.rows_read(output.validated) - added - rejected  # within the new files, or published
+            by_reason = audit.count_by_reason(new_quarantine)
+            # Identical copies: within the new files, or of events already published.
+            collapsed = inc.rows_read(output.validated) - added - sum(by_reason.values())
             built = self.staging_built(model, rows, inc.append_quarantine(quarantine, new_quarantine),
-                                       new_quarantine, (added, collapsed))
+                                       audit.quarantine_summary(added, by_reason, collapsed))
             self.increment.written = built.writes[0][1].written
         elif self.increment.months:
             frames = [self.increment.written if name == "stg_usage_events" else self.inputs.frame(name)
@@ -242,7 +238,7 @@ class Runner:
             return 0
         writes = [w for item in built for w in item.writes]
         try:
-            versions = publish_run(self.store, writes, run_id, self.known_tables())
+            versions = publish_run(self.store, writes, run_id, table_names(self.models))
         except BaseException:
             for item in built:
                 item.abort()  # the uncommitted ones; a committed write ignores abort
@@ -253,10 +249,6 @@ class Runner:
                 item.result.version = by_write[id(item.writes[0][1])]
             item.result.published = True
         return len(writes)
-
-    def known_tables(self) -> list[Table]:
-        tables = [(m.layer, m.name) for m in self.models.values()]
-        return tables + [("quarantine", m.quarantine_table) for m in self.models.values() if m.quarantine_table]
 
 
 def run_pipeline(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from novacrm_spark.paths import is_local, local_path
-from novacrm_spark.registry import Model
+from novacrm_spark.registry import Model, table_names
 from novacrm_spark.serving.sqltext import one_line, qualified_name
 from novacrm_spark.store import TableStore
 from novacrm_spark.store.base import LAYERS
@@ -45,9 +45,7 @@ class TableRef:
 
 def registry_tables(models: Mapping[str, Model]) -> set[TableRef]:
     """The tables the pipeline publishes: every model, plus each staging model's quarantine table."""
-    tables = {TableRef(m.layer, m.name) for m in models.values()}
-    tables |= {TableRef("quarantine", m.quarantine_table) for m in models.values() if m.quarantine_table}
-    return tables
+    return {TableRef(layer, name) for layer, name in table_names(models)}
 
 
 def folder_tables(warehouse: str) -> set[TableRef]:
