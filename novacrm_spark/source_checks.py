@@ -20,20 +20,17 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from novacrm_spark.errors import InputFileError
-from novacrm_spark.sources import SOURCES, RawFile, is_folder_source, list_source_files, source_path
+from novacrm_spark.sources import SOURCES, RawFile, list_exports
 
 
 def check_raw_file(spark: SparkSession, input_dir: str, source: str, files: list[RawFile] | None = None) -> None:
-    """Check the export, or each of ``files`` (every file of a ``raw_<source>/`` folder by default).
+    """Check each of ``files``, by default every file of the export (missing: :class:`InputFileError`).
 
     Example::
 
         >>> check_raw_file(spark, "data/raw", "usage_events")   # None, or InputFileError naming the file
     """
-    if files is None and not is_folder_source(spark, input_dir, source):
-        check_one_file(spark, source_path(input_dir, source), source)
-        return
-    for raw_file in files if files is not None else list_source_files(spark, input_dir, source):
+    for raw_file in files if files is not None else list_exports(spark, input_dir)[source].require_files():
         check_one_file(spark, raw_file.path, source)
 
 

@@ -16,9 +16,11 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from novacrm_spark.errors import InputFileError
@@ -91,10 +93,36 @@ class RawFile:
     modification_time: int  # milliseconds since the epoch, as the filesystem reports it
     name: str
     path: str
+    size: int = field(default=0, compare=False)  # bytes
+
+
+@dataclass(frozen=True)
+class Export:
+    """One source's export as listed: the file ``raw_<source>.csv``, a folder ``raw_<source>/``, or nothing.
+
+    ``location`` keeps the form the user gave (not Spark's qualified URI), so messages name it as given.
+    """
+
+    source: str
+    location: str
+    folder: bool
+    files: tuple[RawFile, ...]
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk (the file, or every ``.csv`` file of the folder); 0 when missing."""
+        return sum(f.size for f in self.files)
+
+    def require_files(self) -> list[RawFile]:
+        """The export's files, oldest first; a missing export or an empty folder is an :class:`InputFileError`."""
+        if not self.files:
+            what = "folder holds no .csv files" if self.folder else "file not found"
+            raise InputFileError(f"{self.location}: {what} (expected the {self.source} export here)")
+        return sorted(self.files)
 
 
 def source_path(input_dir: str, source: str) -> str:
-    """The export's file ``raw_<source>.csv`` (what the run reports; see :func:`source_location`)."""
+    """The export's file ``raw_<source>.csv``."""
     return f"{str(input_dir).rstrip('/')}/{SOURCES[source].file_name}"
 
 
@@ -103,55 +131,68 @@ def folder_path(input_dir: str, source: str) -> str:
     return f"{str(input_dir).rstrip('/')}/raw_{source}"
 
 
-def _hadoop_fs(spark: SparkSession, path: str):
-    jvm = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop's FileSystem lists local and object-store paths alike
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path  # noqa: SLF001
+def list_exports(spark: SparkSession, input_dir: str) -> dict[str, Export]:
+    """Every source's export under ``input_dir``, from file metadata only (no contents are read).
 
-
-def is_folder_source(spark: SparkSession, input_dir: str, source: str) -> bool:
-    """True when the export is a folder ``raw_<source>/`` rather than one file."""
-    fs, path = _hadoop_fs(spark, folder_path(input_dir, source))
-    return bool(fs.exists(path) and fs.getFileStatus(path).isDirectory())
-
-
-def source_location(spark: SparkSession, input_dir: str, source: str) -> str:
-    """The folder ``raw_<source>/`` when there is one, else the file ``raw_<source>.csv``."""
-    return folder_path(input_dir, source) if is_folder_source(spark, input_dir, source) else source_path(input_dir, source)
-
-
-def source_bytes(spark: SparkSession, input_dir: str, source: str) -> int:
-    """Size of the export on disk (the file, or every file of its folder); 0 when it is missing."""
-    fs, path = _hadoop_fs(spark, source_location(spark, input_dir, source))
-    return int(fs.getContentSummary(path).getLength()) if fs.exists(path) else 0
-
-
-def list_source_files(spark: SparkSession, input_dir: str, source: str) -> list[RawFile]:
-    """The export's files with their modification times, oldest first (no file contents are read).
+    Spark lists them (a ``binaryFile`` scan without its content column): it sees what it
+    will read, local folders, object storage with the cluster's credentials, or DBFS
+    and Volumes alike, over Spark Connect too. A folder ``raw_<source>/`` wins over a
+    file ``raw_<source>.csv``; files Spark hides (``_x``, ``.x``) are not listed.
 
     Example::
 
-        >>> [f.name for f in list_source_files(spark, "data/raw", "usage_events")]
+        >>> exports = list_exports(spark, "data/raw")
+        >>> [f.name for f in exports["usage_events"].require_files()]
         ['2025-01-30.csv', '2025-01-31.csv']      # a folder raw_usage_events/; else ['raw_usage_events.csv']
     """
-    location = source_location(spark, input_dir, source)
-    fs, path = _hadoop_fs(spark, location)
-    if not fs.exists(path):
-        raise InputFileError(f"{location}: file not found (expected the {source} export here)")
-    # Paths keep the form the user gave (not Hadoop's qualified URI), so messages name them as given.
-    folder = fs.getFileStatus(path).isDirectory()
-    files = [
-        RawFile(
-            int(st.getModificationTime()),
-            st.getPath().getName(),
-            f"{location}/{st.getPath().getName()}" if folder else location,
-        )
-        for st in fs.listStatus(path)
-        if st.isFile() and st.getPath().getName().endswith(".csv")
-    ]
-    if not files:
-        raise InputFileError(f"{location}: folder holds no .csv files (expected the {source} export here)")
-    return sorted(files)
+    root = str(input_dir).rstrip("/")
+    top = {f.name: f for _, f in _listed(spark, root, f"{root}/raw_*.csv")}
+    in_folders: dict[str, list[RawFile]] = {}
+    for parent, f in _listed(spark, root, f"{root}/raw_*/*.csv"):
+        in_folders.setdefault(parent, []).append(f)
+    exports = {}
+    for source, spec in SOURCES.items():
+        folder = in_folders.get(f"raw_{source}")
+        if folder is not None:
+            location = folder_path(root, source)
+            files = tuple(RawFile(f.modification_time, f.name, f"{location}/{f.name}", f.size) for f in folder)
+            exports[source] = Export(source, location, True, files)
+        else:
+            location = source_path(root, source)
+            listed = top.get(spec.file_name)
+            files = () if listed is None else (RawFile(listed.modification_time, listed.name, location, listed.size),)
+            exports[source] = Export(source, location, False, files)
+    return exports
+
+
+# An empty file gives Spark no split to report its metadata from. It is listed as the newest
+# file, so every run (an incremental one too) checks it, and stops naming it.
+EMPTY_FILE_TIME = 2**63 - 1
+
+
+def _listed(spark: SparkSession, root: str, pattern: str) -> list[tuple[str, RawFile]]:
+    """(parent folder name, file) for every file matching ``pattern``; none when nothing matches."""
+    try:  # a classic session fails at load(), a Spark Connect one when the rows are asked for
+        listing = spark.read.format("binaryFile").load(pattern)
+        paths = listing.inputFiles()  # every file, empty ones too
+        rows = listing.select("path", F.unix_millis("modificationTime").alias("modified"), "length").collect()
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" in str(exc):
+            return []
+        raise InputFileError(f"{root}: cannot be listed: {str(exc).splitlines()[0]}") from None
+    # Spark spells one file differently in the two (file:/x, file:///x): match on the last two names.
+    known = {_tail(row["path"]): (int(row["modified"]), int(row["length"])) for row in rows}
+    listed = []
+    for path in paths:
+        parent, name = _tail(path)
+        modified, size = known.get((parent, name), (EMPTY_FILE_TIME, 0))
+        listed.append((parent, RawFile(modified, name, path, size)))
+    return listed
+
+
+def _tail(path: str) -> tuple[str, str]:
+    parts = path.rstrip("/").rsplit("/", 2)
+    return parts[-2], parts[-1]
 
 
 def read_raw(spark: SparkSession, input_dir: str, source: str, files: list[RawFile] | None = None) -> DataFrame:
@@ -169,12 +210,9 @@ def read_raw(spark: SparkSession, input_dir: str, source: str, files: list[RawFi
     ``raw_record`` ``"ACC-2,Beta"``.
     """
     spec = SOURCES[source]
-    if files is not None:
-        paths = [f.path for f in files]
-    elif is_folder_source(spark, input_dir, source):
-        paths = [f"{folder_path(input_dir, source)}/*.csv"]
-    else:
-        paths = [source_path(input_dir, source)]
+    if files is None:
+        files = list_exports(spark, input_dir)[source].require_files()
+    paths = [f.path for f in files]
     if not paths:
         return constant_frame(spark, spec.read_schema)
     return (

@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
+import pytest
 from chispa import assert_df_equality
 
 from novacrm_spark.models.staging.stg_accounts import stg_accounts
-from novacrm_spark.sources import RAW_RECORD, SOURCES, read_raw, source_bytes
+from novacrm_spark.errors import InputFileError
+from novacrm_spark.sources import RAW_RECORD, SOURCES, RawFile, list_exports, read_raw
 
 
-def test_source_bytes_is_the_file_size_or_the_sum_over_a_folder_and_zero_when_missing(spark, tmp_path):
+def test_exports_are_listed_with_sizes_in_the_form_given_a_folder_winning_over_a_file(spark, tmp_path):
     (tmp_path / "raw_accounts.csv").write_bytes(b"x" * 120)
     folder = tmp_path / "raw_usage_events"
     folder.mkdir()
     (folder / "2025-01-30.csv").write_bytes(b"y" * 1000)
     (folder / "2025-01-31.csv").write_bytes(b"z" * 500)
+    (folder / "notes.txt").write_bytes(b"not an export")
+    (tmp_path / "raw_usage_events.csv").write_bytes(b"the folder wins")
+    os.utime(folder / "2025-01-30.csv", (1_700_000_000, 1_700_000_000))
+    os.utime(folder / "2025-01-31.csv", (1_600_000_000, 1_600_000_000))
+    (tmp_path / "raw_support_tickets").mkdir()
+    (tmp_path / "raw_support_tickets" / "readme.md").write_bytes(b"no csv here")
 
-    assert source_bytes(spark, str(tmp_path), "accounts") == 120
-    assert source_bytes(spark, str(tmp_path), "usage_events") == 1500
-    assert source_bytes(spark, str(tmp_path), "invoices") == 0
+    exports = list_exports(spark, str(tmp_path))
+
+    assert (exports["accounts"].location, exports["accounts"].folder, exports["accounts"].size) == (
+        f"{tmp_path}/raw_accounts.csv", False, 120)
+    usage = exports["usage_events"]
+    assert (usage.location, usage.folder, usage.size) == (f"{tmp_path}/raw_usage_events", True, 1500)
+    # Oldest first, by modification time (the watermark's order), paths as given.
+    assert usage.require_files() == [
+        RawFile(1_600_000_000_000, "2025-01-31.csv", f"{tmp_path}/raw_usage_events/2025-01-31.csv", 500),
+        RawFile(1_700_000_000_000, "2025-01-30.csv", f"{tmp_path}/raw_usage_events/2025-01-30.csv", 1000),
+    ]
+    assert exports["invoices"].size == 0
+    with pytest.raises(InputFileError, match=f"^{tmp_path}/raw_invoices.csv: file not found "):
+        exports["invoices"].require_files()
+    with pytest.raises(InputFileError, match=f"^{tmp_path}/raw_support_tickets.csv: file not found "):
+        exports["support_tickets"].require_files()
+
+
+def test_an_input_folder_with_no_exports_lists_every_source_as_missing(spark, tmp_path):
+    exports = list_exports(spark, str(tmp_path / "nowhere"))
+
+    assert sorted(exports) == sorted(SOURCES)
+    assert all(not e.files and not e.folder for e in exports.values())
 
 
 # --- reading: RFC 4180 records, and records of the wrong width ----------------------------------

@@ -19,7 +19,7 @@ from novacrm_spark import incremental as inc
 from novacrm_spark.registry import Model
 from novacrm_spark.run.incremental import UsageIncrement
 from novacrm_spark.source_checks import check_raw_file
-from novacrm_spark.sources import RawFile, list_source_files, read_raw, source_bytes, source_location
+from novacrm_spark.sources import Export, RawFile, list_exports, read_raw
 from novacrm_spark.store.manifest import PublishedTables
 
 
@@ -31,20 +31,19 @@ class RunInputs:
     published: PublishedTables  # the upstreams this run does not rebuild, as readers see them
     staged: dict[str, DataFrame] = field(default_factory=dict)  # this run's staged tables, by model
     usage_files: list[RawFile] | None = None  # every raw usage file, or an increment's
-    source_bytes: dict[str, int] = field(default_factory=dict)
+    exports: dict[str, Export] = field(default_factory=dict)  # listed once, by check()
 
     def check(self, selection: Iterable[Model], increment: UsageIncrement | None = None) -> dict[str, str]:
         """Fail before anything is written when a raw file the selection reads is bad; their locations."""
         sources = sorted({raw[len("raw_"):] for m in selection for raw in m.raw_inputs})
+        if sources:
+            self.exports = list_exports(self.spark, self.input_dir)
         for source in sources:
-            files = None
+            files = self.exports[source].require_files()
             if source == inc.USAGE_SOURCE:
-                files = self.usage_files = list_source_files(self.spark, self.input_dir, source)
-                if increment is not None:
-                    files = self.usage_files = increment.select(files)
+                files = self.usage_files = increment.select(files) if increment is not None else files
             check_raw_file(self.spark, self.input_dir, source, files)
-            self.source_bytes[source] = source_bytes(self.spark, self.input_dir, source)
-        return {source: source_location(self.spark, self.input_dir, source) for source in sources}
+        return {source: self.exports[source].location for source in sources}
 
     def table(self, name: str) -> DataFrame:
         """A model's table as this run sees it: staged in this run, else the published version."""
@@ -54,14 +53,14 @@ class RunInputs:
         """An input by its parameter name: ``raw_<source>`` or a model's table."""
         if name.startswith("raw_"):
             source = name[len("raw_"):]
-            files = self.usage_files if source == inc.USAGE_SOURCE else None
+            files = self.usage_files if source == inc.USAGE_SOURCE else self.exports[source].require_files()
             return read_raw(self.spark, self.input_dir, source, files)
         return self.table(name)
 
     def label(self, name: str) -> str:
         """Where an input came from, for run_results.json."""
         if name.startswith("raw_"):
-            return source_location(self.spark, self.input_dir, name[len("raw_"):])
+            return self.exports[name[len("raw_"):]].location
         return f"{self.models[name].layer}.{name} ({'staged in this run' if name in self.staged else 'published'})"
 
     def upstream_bytes(self, model: Model) -> int:
@@ -73,4 +72,4 @@ class RunInputs:
             current = self.models[pending.pop()]
             sources.update(raw[len("raw_"):] for raw in current.raw_inputs)
             pending.extend(current.model_inputs)
-        return sum(self.source_bytes.get(source, 0) for source in sources)
+        return sum(self.exports[source].size for source in sources if source in self.exports)
