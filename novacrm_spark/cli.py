@@ -17,6 +17,7 @@ import click
 
 from novacrm_spark.cli_options import date_option, date_text_option, make_settings, settings_options, warehouse_errors
 from novacrm_spark.errors import ConfigError, NovaCrmError, SelectionError, environment_problem
+from novacrm_spark.extras import require_extras
 from novacrm_spark.quality.cli import docs
 from novacrm_spark.report.commands import report
 from novacrm_spark.serving.commands import register, serve, sql
@@ -89,9 +90,7 @@ def main() -> None:
     help="Build up to N models at the same time once their inputs are staged (setting parallel_models; "
     "default 3). 1 builds them one after the other.",
 )
-def run(
-    config_file, warehouse, engine, master, layer, select, as_of_date, input_dir, incremental, parallel_models
-) -> None:
+def run(common, layer, select, as_of_date, input_dir, incremental, parallel_models) -> None:
     """Build tables: read, transform, check, then publish each one atomically.
 
     A model whose error-level checks fail is not published (readers keep the
@@ -105,10 +104,7 @@ def run(
     from novacrm_spark.session import build_spark_session
 
     settings = make_settings(
-        config_file,
-        warehouse=warehouse,
-        engine=engine,
-        master=master,
+        common,
         as_of_date=as_of_date,
         input_dir=input_dir,
         parallel_models=parallel_models,
@@ -121,7 +117,7 @@ def run(
             click.echo(f"Took over the run lock of {stale}, which ended without finishing")
         if lock_path(settings.warehouse) is not None and (removed := remove_orphans(settings.warehouse)):
             click.echo(f"Removed {removed} file(s) or folder(s) that unfinished runs left in table folders")
-        spark = build_spark_session(settings)
+        spark = build_spark_session(settings, common.verbose)
         result = run_pipeline(
             spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental,
             loaded_at=loaded_at, run_id=run_id,
@@ -134,7 +130,7 @@ def run(
 @settings_options
 @click.argument("table")
 @click.option("--limit", default=20, show_default=True, help="Rows to print.")
-def show(config_file, warehouse, engine, master, table, limit) -> None:
+def show(common, table, limit) -> None:
     """Print rows of a built table: NAME (a model) or LAYER.NAME (e.g. quarantine.accounts)."""
     from novacrm_spark.registry import all_models
     from novacrm_spark.session import build_spark_session
@@ -142,14 +138,14 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
     from novacrm_spark.store.base import parse_table_name
     from novacrm_spark.store.manifest import PublishedTables
 
-    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    settings = make_settings(common)
     models = all_models()
     layer, name = parse_table_name(table)  # before Spark starts: a bad name fails at once
     if layer is None:
         if name not in models:
             raise SelectionError(f"no model named {name!r}; use LAYER.NAME for quarantine tables")
         layer = models[name].layer
-    spark = build_spark_session(settings)
+    spark = build_spark_session(settings, common.verbose)
     # The version the last complete run published (see the run manifest), never a half-published one.
     store = PublishedTables(open_store(spark, settings.warehouse, settings.engine))
     df = store.read(layer, name)
@@ -174,6 +170,7 @@ def show(config_file, warehouse, engine, master, table, limit) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 def generate(accounts, seed, as_of, start, dirty_rate, out_dir) -> None:
     """Write five realistic raw NovaCRM exports (CSV) for demos, tests and benchmarks."""
+    require_extras("generate")
     from novacrm_spark.datagen import GeneratorConfig
     from novacrm_spark.datagen import generate as generate_data
 

@@ -6,39 +6,82 @@ from :mod:`novacrm_spark.cli`, which imports them to register their commands.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import click
 
-from novacrm_spark.config import DEFAULT_CONFIG, Settings, load_settings, parse_date
+from novacrm_spark.config import DEFAULT_CONFIG, Settings, load_settings, parse_date, remote_url
 from novacrm_spark.errors import WarehouseError, environment_problem
+from novacrm_spark.extras import require_extras
+from novacrm_spark.paths import is_local, local_path
+
+
+@dataclass(frozen=True)
+class CommonOptions:
+    """The options every Spark command shares: where the settings come from, and how loud Spark is."""
+
+    config_file: str | None = None
+    warehouse: str | None = None
+    engine: str | None = None
+    master: str | None = None
+    remote: str | None = None
+    verbose: bool = False
+
+
+COMMON_OPTIONS = (
+    click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        envvar="NOVACRM_CONFIG",
+        help=f"YAML settings file. Default: {DEFAULT_CONFIG} when it exists.",
+    ),
+    click.option("--warehouse", help="Root folder (or URI) of the Delta tables."),
+    click.option("--engine", type=click.Choice(["auto", "embedded", "delta-spark"]), help="Delta engine."),
+    click.option("--master", help="Spark master, e.g. local[2] (ignored under spark-submit and --remote)."),
+    click.option(
+        "--remote",
+        metavar="URL",
+        help="Spark Connect server, e.g. sc://host:15002 (setting remote, $NOVACRM_REMOTE; pyspark's own "
+        "$SPARK_REMOTE works too). Spark runs there; this process is only its client.",
+    ),
+    click.option("--verbose", is_flag=True, help="Show Spark's own start-up banner and log lines."),
+)
 
 
 def settings_options(fn: Callable) -> Callable:
-    """Options shared by every command that needs settings."""
-    options = [
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(dir_okay=False),
-            envvar="NOVACRM_CONFIG",
-            help=f"YAML settings file. Default: {DEFAULT_CONFIG} when it exists.",
-        ),
-        click.option("--warehouse", help="Root folder (or URI) of the Delta tables."),
-        click.option("--engine", type=click.Choice(["auto", "embedded", "delta-spark"]), help="Delta engine."),
-        click.option("--master", help="Spark master, e.g. local[2] (ignored under spark-submit)."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+    """Add :data:`COMMON_OPTIONS` to a command, which receives them as one ``common`` argument."""
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        require_extras("spark")
+        common = CommonOptions(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(CommonOptions)})
+        return fn(common=common, **kwargs)
+
+    for option in reversed(COMMON_OPTIONS):
+        command = option(command)
+    return command
 
 
-def make_settings(config_file: str | None, **overrides: Any) -> Settings:
+def make_settings(common: CommonOptions, **overrides: Any) -> Settings:
+    """Settings from the config file, the environment, then the common options and ``overrides``."""
+    config_file = common.config_file
     if config_file is None and Path(DEFAULT_CONFIG).is_file():
         config_file = DEFAULT_CONFIG
-    return load_settings(config_file, overrides)
+    given = {"warehouse": common.warehouse, "engine": common.engine, "master": common.master, "remote": common.remote}
+    settings = load_settings(config_file, {**given, **overrides})
+    if remote_url(settings) is None:
+        return settings
+    # A Spark Connect server resolves a relative path against its own working folder, not ours.
+    absolute = {name: os.path.abspath(local_path(getattr(settings, name)))
+                for name in ("warehouse", "input_dir") if is_local(getattr(settings, name))}
+    return dataclasses.replace(settings, **absolute)
 
 
 def date_option(flag: str, *names: str, **kwargs: Any) -> Callable:

@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,8 +28,10 @@ from novacrm_spark.errors import ConfigError
 ENGINES = ("auto", "embedded", "delta-spark")
 ENV_PREFIX = "NOVACRM_"
 DEFAULT_CONFIG = "conf/local.yaml"
+PACKAGED_PRODUCTS = "products.yaml"  # package data, used unless products_file names another catalog
 # Settings that are one piece of text (an empty YAML value becomes "" and is refused as empty).
-TEXT_SETTINGS = ("master", "app_name", "engine", "input_dir", "warehouse")
+TEXT_SETTINGS = ("master", "remote", "app_name", "engine", "input_dir", "warehouse")
+REMOTE_URL = re.compile(r"sc://[^\s/]+(/.*)?")
 DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -49,6 +52,8 @@ class Settings:
     """Everything a run needs to know; build it with :func:`load_settings`."""
 
     master: str = "local[*]"
+    # A Spark Connect server (sc://host:port): Spark runs there, this process is only its client.
+    remote: str | None = None
     app_name: str = "novacrm-spark"
     input_dir: str = "data/raw"
     warehouse: str = "warehouse"
@@ -73,6 +78,9 @@ class Settings:
             raise ConfigError(
                 f"max_quarantine_fraction must be between 0 and 1; got {self.max_quarantine_fraction!r}"
             )
+        if self.remote is not None and not REMOTE_URL.fullmatch(self.remote):
+            # Not echoed: a Connect URL may carry a token (sc://host/;token=...).
+            raise ConfigError("remote must be a Spark Connect URL: sc://host[:port][/;param=value...]")
         for name in ("master", "app_name", "input_dir", "warehouse"):
             if not getattr(self, name):
                 raise ConfigError(f"{name} must not be empty")
@@ -82,6 +90,11 @@ class Settings:
             if product.name == name:
                 return product
         raise ConfigError(f"product {name!r} is not in the configured product catalog")
+
+
+def remote_url(settings: Settings) -> str | None:
+    """The Spark Connect server to use: the ``remote`` setting, else pyspark's own ``SPARK_REMOTE``; None: classic."""
+    return settings.remote or os.environ.get("SPARK_REMOTE") or None
 
 
 def load_settings(
@@ -154,7 +167,10 @@ def _build(values: dict[str, Any], base_dir: Path) -> Settings:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
     products_file = values.pop("products_file", None)
     if products_file is not None:
-        values["products"] = _read_yaml(base_dir / _as_text("products_file", products_file)).get("products", [])
+        path = base_dir / _as_text("products_file", products_file)
+        values["products"] = _read_yaml(path).get("products") or _no_products(f"product catalog {path}")
+    elif "products" not in values:
+        values["products"] = _packaged_products()
     if "as_of_date" in values:
         values["as_of_date"] = parse_as_of(values["as_of_date"])
     for name in ("shuffle_partitions", "parallel_models"):
@@ -162,16 +178,35 @@ def _build(values: dict[str, Any], base_dir: Path) -> Settings:
             values[name] = _as_int(name, values[name])
     if "max_quarantine_fraction" in values:
         values["max_quarantine_fraction"] = _as_float("max_quarantine_fraction", values["max_quarantine_fraction"])
-    if "products" in values:
-        values["products"] = tuple(_product(entry) for entry in _as_list("products", values["products"]))
+    values["products"] = tuple(_product(entry) for entry in _as_list("products", values["products"]))
+    if not values["products"]:
+        _no_products("the products setting")
     for name in TEXT_SETTINGS:
         if name in values:
             values[name] = _as_text(name, values[name])
+    if values.get("remote") == "":
+        values["remote"] = None  # an empty YAML value: no Spark Connect
     values["catalog"] = dict(_as_mapping("catalog", values.get("catalog")))
     values["spark_conf"] = {
         str(k): _as_text(f"spark_conf.{k}", v) for k, v in _as_mapping("spark_conf", values.get("spark_conf")).items()
     }
     return Settings(**values)
+
+
+def _packaged_products() -> list[Any]:
+    """The catalog shipped in the package (``novacrm_spark/products.yaml``)."""
+    catalog = resources.files("novacrm_spark").joinpath(PACKAGED_PRODUCTS)
+    if not catalog.is_file():
+        raise ConfigError(
+            f"the product catalog {PACKAGED_PRODUCTS} is missing from the installed package; "
+            "reinstall novacrm-spark, or set products_file to a catalog of your own"
+        )
+    with resources.as_file(catalog) as path:
+        return _read_yaml(path).get("products") or _no_products(f"product catalog {path}")
+
+
+def _no_products(where: str) -> list[Any]:
+    raise ConfigError(f"{where} lists no products; dim_product and every revenue table need the catalog")
 
 
 def parse_as_of(value: Any) -> dt.date | None:

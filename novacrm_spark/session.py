@@ -1,24 +1,36 @@
-"""The one place that builds a SparkSession.
+"""The one place that builds a SparkSession: classic, or a Spark Connect client.
 
 Example::
 
     >>> spark = build_spark_session(load_settings("conf/local.yaml"))
+    >>> spark = build_spark_session(load_settings(overrides={"remote": "sc://spark-host:15002"}))
 
 Under ``spark-submit`` (or in a running session, as on Databricks) the master
 chosen there wins over the settings' master; only a plain ``novacrm`` run uses
-``settings.master``. The session time zone is always UTC
+``settings.master``. With a ``remote`` setting (or pyspark's own ``SPARK_REMOTE``)
+the session is a Spark Connect client: Spark runs on the server and only the
+session's SQL settings are ours to set. The session time zone is always UTC
 because the raw timestamps are naive wall-clock values.
+
+A local Spark's start-up banner and log lines are hidden unless ``verbose``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import warnings
+
+from contextlib import contextmanager
+from typing import Iterator
 
 from pyspark import SparkConf
+from pyspark.errors import PySparkRuntimeError
 from pyspark.sql import SparkSession
 
-from novacrm_spark.config import Settings
+from novacrm_spark.config import Settings, remote_url
+from novacrm_spark.errors import NovaCrmError
+from novacrm_spark.extras import require_extras
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -38,17 +50,68 @@ LOCAL_JVM_OPTIONS = (
 )
 
 
-def build_spark_session(settings: Settings) -> SparkSession:
+def build_spark_session(settings: Settings, verbose: bool = False) -> SparkSession:
     """Return the (new or running) session configured for ``settings``."""
+    remote = remote_url(settings)
+    if remote is not None:
+        return connect_session(settings, remote, verbose)
     # Local Python workers must run this interpreter, or they will not find pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    launches_jvm = not master_is_given()
     builder = SparkSession.builder.appName(settings.app_name)
-    if not master_is_given():
+    if launches_jvm:
         builder = builder.master(settings.master)
-    for key, value in spark_defaults(settings).items():
+    for key, value in spark_defaults(settings, verbose).items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    try:
+        with jvm_output_hidden(launches_jvm and not verbose):
+            return builder.getOrCreate()
+    except PySparkRuntimeError as exc:
+        if exc.getCondition() != "JAVA_GATEWAY_EXITED":
+            raise
+        raise NovaCrmError(
+            "Spark could not start: its Java process exited (Java 17 must be on PATH or in JAVA_HOME); "
+            "--verbose shows its output"
+        ) from None
+
+
+def connect_session(settings: Settings, remote: str, verbose: bool = False) -> SparkSession:
+    """A Spark Connect client session of ``remote``, with the run's SQL settings.
+
+    Needs the ``connect`` extra (grpcio and friends); without it, one clear error.
+    """
+    require_extras("connect")
+    if not verbose:
+        # The server's plan warnings (a window over one partition, say) reach the client as Python warnings.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"pyspark\.sql\.connect\.")
+    builder = SparkSession.builder.remote(remote)
+    for key, value in session_conf(settings).items():
+        builder = builder.config(key, value)
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - grpc's errors carry no stable class; the first line tells
+        where = remote.split(";", 1)[0].rstrip("/")  # never the token a URL may carry
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise NovaCrmError(f"cannot open a Spark Connect session at {where}: {first}") from None
+
+
+@contextmanager
+def jvm_output_hidden(hidden: bool) -> Iterator[None]:
+    """The local JVM pyspark launches writes its banner and log lines to the stderr it inherits:
+    while ``hidden``, that is /dev/null (this process's own stderr comes back afterwards)."""
+    if not hidden:
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def master_is_given() -> bool:
@@ -73,17 +136,24 @@ def runs_in_one_jvm(master: str) -> bool:
     return master == "local" or master.startswith("local[")
 
 
-def spark_defaults(settings: Settings) -> dict[str, str]:
-    """The Spark configuration a run needs, settings' ``spark_conf`` last so it wins."""
+def session_conf(settings: Settings) -> dict[str, str]:
+    """The SQL settings a run needs on any session, a Spark Connect one too; ``spark_conf`` last so it wins."""
+    return {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        **settings.spark_conf,
+    }
+
+
+def spark_defaults(settings: Settings, verbose: bool = False) -> dict[str, str]:
+    """The Spark configuration a classic session needs, settings' ``spark_conf`` last so it wins."""
     conf = {
         # A local run reports its own failures as one `error:` line; Spark's task-failure
         # stack traces (a full disk, say) would bury it. Clusters keep their ERROR logs.
         # A setting, not sparkContext.setLogLevel: there is no SparkContext under Spark Connect.
-        "spark.log.level": "FATAL" if runs_in_one_jvm(settings.master) else "ERROR",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.log.level": "WARN" if verbose else "FATAL" if runs_in_one_jvm(settings.master) else "ERROR",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
     if settings.master.startswith("local"):
         conf["spark.ui.enabled"] = "false"
@@ -96,5 +166,5 @@ def spark_defaults(settings: Settings) -> dict[str, str]:
     if settings.engine == "delta-spark":
         conf["spark.sql.extensions"] = DELTA_EXTENSION
         conf["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG
-    conf.update(settings.spark_conf)
+    conf.update(session_conf(settings))
     return conf

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -47,18 +48,31 @@ def generated(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two_runs(generated, tmp_path_factory):
-    """Two full builds of the same input into two warehouses."""
+    """Two full builds of the same input into two warehouses, the second one --verbose."""
     warehouses = []
-    for attempt in ("first", "second"):
+    for attempt, flags in (("first", []), ("second", ["--verbose"])):
         warehouse = tmp_path_factory.mktemp(attempt) / "wh"
-        done = run(CLI + ["run", "--input", str(generated), "--warehouse", str(warehouse), "--as-of", "2025-01-31"])
+        done = run(CLI + ["run", "--input", str(generated), "--warehouse", str(warehouse), "--as-of", "2025-01-31",
+                          *flags])
         assert done.returncode == 0, done.stdout + done.stderr
-        warehouses.append((warehouse, done.stdout))
+        warehouses.append((warehouse, done.stdout, done.stderr))
     return warehouses
 
 
+# Spark's banner lines, and log4j's own lines ("26/12/05 18:11:24 WARN Utils: ...").
+SPARK_NOISE = re.compile(r"log4j|Setting default log level|setLogLevel|incubator modules|^\d\d/\d\d/\d\d [\d:]{8} [A-Z]+ ")
+
+
+def test_a_run_is_quiet_unless_verbose(two_runs):
+    (_, quiet_out, quiet_err), (_, _, verbose_err) = two_runs
+
+    # No Spark banner or log line anywhere in a normal run's output; --verbose shows them.
+    assert [line for line in (quiet_out + quiet_err).splitlines() if SPARK_NOISE.search(line)] == []
+    assert "log4j" in verbose_err
+
+
 def test_cli_builds_all_sixteen_tables(two_runs):
-    warehouse, stdout = two_runs[0]
+    warehouse, stdout, _ = two_runs[0]
     assert stdout.strip().splitlines()[-1].startswith("Done. PASS=")
     assert "ERROR=0" in stdout and "SKIP=0" in stdout
     for name, model in all_models().items():
@@ -68,7 +82,7 @@ def test_cli_builds_all_sixteen_tables(two_runs):
 
 
 def test_keys_are_unique_and_not_null(two_runs):
-    warehouse, _ = two_runs[0]
+    warehouse = two_runs[0][0]
     for name, model in all_models().items():
         df = table(warehouse, model.layer, name)
         keys = df[list(model.key)]
@@ -77,7 +91,7 @@ def test_keys_are_unique_and_not_null(two_runs):
 
 
 def test_revenue_ledger_and_nrr_invariants_hold_on_every_row(two_runs):
-    warehouse, _ = two_runs[0]
+    warehouse = two_runs[0][0]
     ledger = table(warehouse, "core", "fct_revenue")
     assert len(ledger) > 0
     identity = (
@@ -96,7 +110,7 @@ def test_revenue_ledger_and_nrr_invariants_hold_on_every_row(two_runs):
 
 
 def test_marts_stay_in_range_and_cohorts_are_complete(two_runs):
-    warehouse, _ = two_runs[0]
+    warehouse = two_runs[0][0]
     health = table(warehouse, "marts", "customer_health_scores")
     assert health.health_score.between(0, 100).all()
     accounts = table(warehouse, "core", "dim_account")
@@ -110,7 +124,7 @@ def test_marts_stay_in_range_and_cohorts_are_complete(two_runs):
 
 
 def test_a_second_run_gives_identical_tables(two_runs):
-    (first, _), (second, _) = two_runs
+    (first, _, _), (second, _, _) = two_runs
     for name, model in all_models().items():
         a, b = (table(w, model.layer, name) for w in (first, second))
         columns = [c for c in a.columns if c not in RUN_TIMESTAMPS]

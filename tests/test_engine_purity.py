@@ -22,6 +22,7 @@ ALLOWED = {
     "run/incremental.py": "collects the handful of event months an increment replaces",
     "store/base.py": "read_rows collects a bookkeeping table (the run manifest: one small row per table)",
     "quality/": "collects check counts and at most 5 sample rows of a failing check",
+    "sources.py": "collects one file-metadata row (path, time, size) per raw file when listing the exports",
     "source_checks.py": "collects one small count row per partition when looking for non-UTF-8 lines",
     "report/": "marts are small aggregates brought to the driver to draw charts",
     "serving/": "prints query results the user asked for",

@@ -10,7 +10,7 @@ import pytest
 import novacrm_spark.models
 from novacrm_spark.errors import SelectionError
 from novacrm_spark.model import StagingResult, is_model, model
-from novacrm_spark.quality import default_contracts
+from novacrm_spark.quality.contracts import default_contracts
 from novacrm_spark.registry import (
     LAYER_ORDER,
     RAW_INPUTS,

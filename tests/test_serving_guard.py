@@ -15,7 +15,7 @@ from novacrm_spark.cli import main
 from novacrm_spark.errors import ServingError
 from novacrm_spark.serving.auth import bind_address, choose_auth, is_loopback
 from novacrm_spark.serving.catalog import ServingCatalog
-from novacrm_spark.serving.commands import answer
+from novacrm_spark.serving.output import answer
 from novacrm_spark.serving.guard import install_read_only_guard, table_root
 from novacrm_spark.store import open_store
 from novacrm_spark.store.base import LAYERS

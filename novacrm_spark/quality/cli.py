@@ -21,6 +21,9 @@ import click
 )
 def docs(out_dir: str) -> None:
     """Write a browsable catalog of every table: columns, descriptions, checks, lineage."""
+    from novacrm_spark.extras import require_extras
+
+    require_extras("spark")  # the contracts' checks are Spark expressions
     from novacrm_spark.quality.docs import write_catalog
 
     pages = write_catalog(out_dir)

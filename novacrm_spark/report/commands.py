@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from novacrm_spark.cli_options import make_settings, settings_options
+from novacrm_spark.extras import require_extras
 
 
 @click.command(name="report")
@@ -22,14 +23,15 @@ from novacrm_spark.cli_options import make_settings, settings_options
     type=click.Path(dir_okay=False),
     help="HTML file to write (self-contained: opens offline in any browser).",
 )
-def report(config_file, warehouse, engine, master, out) -> None:
+def report(common, out) -> None:
     """Write the Customer Health, Revenue and Support dashboards from the published marts."""
+    require_extras("report")
     from novacrm_spark.report.page import write_report
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
 
-    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
-    spark = build_spark_session(settings)
+    settings = make_settings(common)
+    spark = build_spark_session(settings, common.verbose)
     store = open_store(spark, settings.warehouse, settings.engine)
     path = write_report(store, out)
     click.echo(f"Wrote {path}")

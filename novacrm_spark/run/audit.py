@@ -27,8 +27,7 @@ from pyspark.sql import functions as F
 
 from novacrm_spark import incremental as inc
 from novacrm_spark.bookkeeping import BOOKKEEPING, COLLAPSED
-from novacrm_spark.metrics import observed_or_counted
-from novacrm_spark.quality import CheckResult
+from novacrm_spark.quality.checks import CheckResult
 from novacrm_spark.quality.checks import flagged, name_unrunnable_check, results
 from novacrm_spark.quality.contracts import TableContract
 from novacrm_spark.run.results import ModelResult
@@ -96,13 +95,14 @@ def _stage(
     try:
         frame, metrics = flagged(contract, df, parent_of, params)
         metrics = [*metrics, *_bookkeeping_metrics(contract, df)]
-        observed, observation = TableStore.observed(frame, metrics)
-        write = store.stage(observed.select(*columns), contract.layer, contract.name,
-                            description=contract.description, column_comments=comments, **options)
+        # The store observes the checks on its write: flag columns are seen, but not written.
+        write = store.stage(frame, contract.layer, contract.name, description=contract.description,
+                            column_comments=comments, observe=metrics, columns=columns, **options)
     except AnalysisException:
         name_unrunnable_check(contract, df, params)  # a check's expression, rather than the model?
         raise
-    write.metrics = observed_or_counted(observation, frame, metrics, on_missing_metrics)
+    if write.metrics_counted:
+        on_missing_metrics()
     return write
 
 

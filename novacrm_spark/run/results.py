@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from novacrm_spark.config import Settings
 from novacrm_spark.paths import is_local, local_path
-from novacrm_spark.quality import CheckResult
+from novacrm_spark.quality.checks import CheckResult
 
 Progress = Callable[[str], None]
 STATUSES = ("pass", "warn", "error", "skipped")

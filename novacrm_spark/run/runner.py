@@ -32,7 +32,7 @@ from novacrm_spark.config import Settings
 from novacrm_spark.errors import NovaCrmError
 from novacrm_spark.metrics import keep_observed_metrics
 from novacrm_spark.model import StagingResult
-from novacrm_spark.quality import Contracts, default_contracts
+from novacrm_spark.quality.contracts import Contracts, default_contracts
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.quality.flags import check_params
 from novacrm_spark.registry import Model, all_models, select_models, table_names, topological_order

@@ -13,3 +13,5 @@ Example::
     $ novacrm serve --port 10000 &
     $ beeline -u jdbc:hive2://localhost:10000/default -e "SELECT count(*) FROM marts.churn_risk_view"
 """
+
+FORMATS = ("table", "csv", "json")  # what `novacrm sql --format` prints

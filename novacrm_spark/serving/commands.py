@@ -21,12 +21,10 @@ import tempfile
 import click
 
 from novacrm_spark.cli_options import make_settings, settings_options
-from novacrm_spark.config import Settings
+from novacrm_spark.config import Settings, remote_url
 from novacrm_spark.errors import ServingError
 from novacrm_spark.paths import is_local, local_path
-from novacrm_spark.serving.catalog import ServingCatalog, require_tables
-from novacrm_spark.serving.output import FORMATS, render
-from novacrm_spark.store.base import LAYERS
+from novacrm_spark.serving import FORMATS
 
 
 def serving_settings(settings: Settings, scratch_dir: str, host: str = "localhost", auth=None) -> Settings:
@@ -52,6 +50,16 @@ def serving_settings(settings: Settings, scratch_dir: str, host: str = "localhos
     if auth is not None:
         conf.update(auth.driver_conf(scratch_dir, conf))
     return dataclasses.replace(settings, spark_conf=conf)
+
+
+def require_classic(settings: Settings, command: str) -> None:
+    """``serve`` and ``sql`` guard every statement inside Spark's driver: a Spark Connect client has none."""
+    if remote_url(settings) is not None:
+        raise ServingError(
+            f"novacrm {command} needs a classic Spark session: its read-only guard runs in Spark's driver, "
+            "which a Spark Connect client cannot reach. Unset --remote/NOVACRM_REMOTE/SPARK_REMOTE, or over "
+            "Spark Connect `novacrm register` the tables and query them through the platform's catalog"
+        )
 
 
 def check_warehouse(warehouse: str) -> None:
@@ -93,7 +101,7 @@ def _echo_err(line: str) -> None:
     type=click.FloatRange(min=0.2),
     help="How often to look for newly published table versions.",
 )
-def serve(config_file, warehouse, engine, master, port, host, password_file, no_auth, poll_seconds) -> None:
+def serve(common, port, host, password_file, no_auth, poll_seconds) -> None:
     """Serve every published table, read-only, over JDBC/ODBC (Spark Thrift server, HiveServer2 protocol).
 
     Tables are named LAYER.TABLE (e.g. marts.churn_risk_view). Clients log in
@@ -108,7 +116,8 @@ def serve(config_file, warehouse, engine, master, port, host, password_file, no_
     from novacrm_spark.serving.daemon import Signals, serve_until_stopped
     from novacrm_spark.serving.thrift import check_port_free
 
-    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    settings = make_settings(common)
+    require_classic(settings, "serve")
     check_warehouse(settings.warehouse)
     auth = choose_auth(host, no_auth, password_file, settings.spark_conf)
     check_port_free(host, port)  # before the slow Spark start
@@ -119,7 +128,7 @@ def serve(config_file, warehouse, engine, master, port, host, password_file, no_
     spark = server = None
     try:
         try:
-            spark, server, catalog = _start(settings, host, port, scratch, poll_seconds, auth)
+            spark, server, catalog = _start(settings, host, port, scratch, poll_seconds, auth, common.verbose)
             signals.claim()
             stopped_by = signals.stop or serve_until_stopped(catalog.refresh, signals, poll_seconds, click.echo)
         except KeyboardInterrupt:  # Ctrl-C while PySpark's own SIGINT handler was in place (start-up)
@@ -135,13 +144,15 @@ def serve(config_file, warehouse, engine, master, port, host, password_file, no_
     click.echo("Stopped.")
 
 
-def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds: float, auth):
+def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds: float, auth, verbose: bool):
+    from novacrm_spark.serving.catalog import ServingCatalog
     from novacrm_spark.serving.guard import install_read_only_guard
     from novacrm_spark.serving.thrift import start_thrift_server
+    from novacrm_spark.store.base import LAYERS
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
 
-    spark = build_spark_session(serving_settings(settings, scratch, host, auth))
+    spark = build_spark_session(serving_settings(settings, scratch, host, auth), verbose)
     try:
         store = open_store(spark, settings.warehouse, settings.engine)
         catalog = ServingCatalog(spark, store, scratch, log=_echo_err)
@@ -168,6 +179,8 @@ def _start(settings: Settings, host: str, port: int, scratch: str, poll_seconds:
 
 def table_listing(tables) -> list[str]:
     """``layer: a, b, c`` lines, one per layer, in layer order."""
+    from novacrm_spark.store.base import LAYERS
+
     by_layer: dict[str, list[str]] = {}
     for table in sorted(tables):
         by_layer.setdefault(table.layer, []).append(table.name)
@@ -183,7 +196,7 @@ def table_listing(tables) -> list[str]:
 @click.argument("query")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1), help="Most rows to print.")
-def sql(config_file, warehouse, engine, master, query, fmt, limit) -> None:
+def sql(common, query, fmt, limit) -> None:
     """Run one Spark SQL QUERY over the published tables and print the result.
 
     Tables are named LAYER.TABLE, as in `novacrm serve`, e.g.
@@ -191,60 +204,32 @@ def sql(config_file, warehouse, engine, master, query, fmt, limit) -> None:
     QUERY `-` reads the query from standard input. Read-only: a statement that
     would write, create, drop, cache, load or read files directly is refused (exit 2).
     """
+    from novacrm_spark.serving.catalog import ServingCatalog, require_tables
     from novacrm_spark.serving.guard import install_read_only_guard
+    from novacrm_spark.serving.output import answer, quiet_query_error_logs
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
+    from novacrm_spark.store.base import LAYERS
 
     if query == "-":
         query = sys.stdin.read()
-    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    settings = make_settings(common)
+    require_classic(settings, "sql")
     check_warehouse(settings.warehouse)
     scratch = tempfile.mkdtemp(prefix="novacrm-sql-")
     try:
-        spark = build_spark_session(serving_settings(settings, scratch))
+        spark = build_spark_session(serving_settings(settings, scratch), common.verbose)
         store = open_store(spark, settings.warehouse, settings.engine)
         with ServingCatalog(spark, store, scratch, log=_echo_err) as catalog:
             catalog.refresh()
             require_tables(catalog)
-            _quiet_query_error_logs()
+            quiet_query_error_logs()
             result = answer(install_read_only_guard(spark, settings.warehouse, LAYERS), query, fmt, limit)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     click.echo(result.text)
     if result.truncated:
         _echo_err(f"(only the first {limit} rows are shown; raise --limit for more)")
-
-
-def answer(reader, query: str, fmt: str = "table", limit: int = 1000):
-    """Run ``query`` on a guarded session and render it; a refusal or failure is one ServingError."""
-    from py4j.protocol import Py4JJavaError
-    from pyspark.errors import PySparkException
-
-    from novacrm_spark.serving.guard import is_refusal
-
-    try:
-        return render(reader.sql(query), fmt, limit)
-    except (PySparkException, Py4JJavaError) as exc:
-        raise ServingError(is_refusal(exc) or f"query failed: {query_error(exc)}") from None
-
-
-def _quiet_query_error_logs() -> None:
-    """PySpark logs every failed query with its JVM stack trace; `sql` reports it in one line instead."""
-    import logging
-
-    from pyspark.logger import PySparkLogger
-
-    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
-        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def query_error(exc: Exception) -> str:
-    """Spark's first message line, plus a hint on table names when a table was not found."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    if "TABLE_OR_VIEW_NOT_FOUND" in line:
-        line += " (tables are named LAYER.TABLE, e.g. marts.churn_risk_view; SHOW TABLES IN marts lists them)"
-    return line
 
 
 # --- register --------------------------------------------------------------------------------
@@ -254,7 +239,7 @@ def query_error(exc: Exception) -> str:
 @settings_options
 @click.option("--catalog", "catalog_override", metavar="NAME", help="Catalog to use instead of catalog.name.")
 @click.option("--dry-run", is_flag=True, help="Print the SQL statements instead of running them (any engine).")
-def register(config_file, warehouse, engine, master, catalog_override, dry_run) -> None:
+def register(common, catalog_override, dry_run) -> None:
     """Create catalog entries (schemas and Delta tables) for every published table: delta-spark only.
 
     For each layer, CREATE SCHEMA IF NOT EXISTS <catalog>.<layer>; for each
@@ -273,11 +258,11 @@ def register(config_file, warehouse, engine, master, catalog_override, dry_run) 
     from novacrm_spark.session import build_spark_session
     from novacrm_spark.store import open_store
 
-    settings = make_settings(config_file, warehouse=warehouse, engine=engine, master=master)
+    settings = make_settings(common)
     if not dry_run and settings.engine == "embedded":
         require_delta_spark(settings.engine)  # says why, before a Spark start
     catalog = catalog_name({"name": catalog_override} if catalog_override else settings.catalog)
-    spark = build_spark_session(settings)
+    spark = build_spark_session(settings, common.verbose)
     store = open_store(spark, settings.warehouse, settings.engine)
     if not dry_run:
         require_delta_spark(store.engine)

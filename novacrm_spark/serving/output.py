@@ -21,7 +21,9 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-FORMATS = ("table", "csv", "json")
+from novacrm_spark.errors import ServingError
+from novacrm_spark.serving import FORMATS
+
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,35 @@ def csv_value(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+def answer(reader, query: str, fmt: str = "table", limit: int = 1000):
+    """Run ``query`` on a guarded session and render it; a refusal or failure is one ServingError."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    from novacrm_spark.serving.guard import is_refusal
+
+    try:
+        return render(reader.sql(query), fmt, limit)
+    except (PySparkException, Py4JJavaError) as exc:
+        raise ServingError(is_refusal(exc) or f"query failed: {query_error(exc)}") from None
+
+
+def quiet_query_error_logs() -> None:
+    """PySpark logs every failed query with its JVM stack trace; `sql` reports it in one line instead."""
+    import logging
+
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def query_error(exc: Exception) -> str:
+    """Spark's first message line, plus a hint on table names when a table was not found."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    if "TABLE_OR_VIEW_NOT_FOUND" in line:
+        line += " (tables are named LAYER.TABLE, e.g. marts.churn_risk_view; SHOW TABLES IN marts lists them)"
+    return line

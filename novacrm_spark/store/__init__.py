@@ -34,7 +34,7 @@ from pyspark.sql import SparkSession
 from novacrm_spark.errors import ConfigError
 from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
 from novacrm_spark.store.delta_spark import DeltaSparkStore, delta_spark_available
-from novacrm_spark.store.embedded import EmbeddedStore
+from novacrm_spark.store.embedded import EmbeddedStore, require_shared_warehouse
 
 __all__ = ["StagedWrite", "StoreError", "TableStore", "open_store", "resolve_engine"]
 
@@ -57,4 +57,11 @@ def open_store(spark: SparkSession, warehouse: str, engine: str = "auto") -> Tab
     resolved = resolve_engine(spark, engine)
     if resolved == "delta-spark":
         return DeltaSparkStore(spark, warehouse)
+    if is_connect_session(spark):
+        require_shared_warehouse(spark, warehouse)
     return EmbeddedStore(spark, warehouse)
+
+
+def is_connect_session(spark: SparkSession) -> bool:
+    """True for a Spark Connect client session (no driver JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")

@@ -13,6 +13,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
 from novacrm_spark.errors import NovaCrmError, SelectionError
 from novacrm_spark.frames import constant_frame
+from novacrm_spark.metrics import observed_or_counted
 from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.store._errors import writing
 
@@ -71,6 +72,7 @@ class StagedWrite:
     written: DataFrame | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     _check: Callable[[], None] = field(default=lambda: None, repr=False)
+    metrics_counted: bool = False  # the observed metrics never arrived; a query counted them
 
     def __post_init__(self) -> None:
         if self.written is None:
@@ -100,6 +102,7 @@ class WriteOptions:
     partition_by: list[str]
     replace_partitions: list[Any] | None
     observe: list[Column]
+    columns: list[str] | None  # written columns; None: all
 
 
 class TableStore(abc.ABC):
@@ -147,12 +150,16 @@ class TableStore(abc.ABC):
         partition_by: Sequence[str] | None = None,
         replace_partitions: Iterable[Any] | None = None,
         observe: Sequence[Column] = (),
+        columns: Sequence[str] | None = None,
     ) -> StagedWrite:
         """Write ``df`` as the next version of the table, without publishing it.
 
         ``observe``: named aggregate columns (e.g. ``F.sum(...).alias("bad")``)
         computed over the written rows while they are written; their values
-        come back in ``StagedWrite.metrics``.
+        come back in ``StagedWrite.metrics``. ``columns`` (default: all) are the
+        columns written; ``observe`` sees every column of ``df``, e.g. a check's
+        flag column that is not written. One observation serves the whole write:
+        Spark Connect delivers only the outermost observation of a plan.
 
         ``partition_by`` lays the files out by those columns (Hive-style folders).
         With ``replace_partitions`` (partition values, e.g. ``[date(2024, 3, 1)]``,
@@ -165,7 +172,8 @@ class TableStore(abc.ABC):
             ...             replace_partitions=[date(2024, 3, 1)]).commit()
         """
         options = WriteOptions(description, dict(column_comments or {}), list(partition_by or []),
-                               None if replace_partitions is None else list(replace_partitions), list(observe))
+                               None if replace_partitions is None else list(replace_partitions), list(observe),
+                               None if columns is None else list(columns))
         return self._stage(df, layer, table, options)
 
     @abc.abstractmethod
@@ -173,12 +181,22 @@ class TableStore(abc.ABC):
         """:meth:`stage`, as each engine writes."""
 
     @staticmethod
-    def observed(df: DataFrame, metrics: Sequence[Column]) -> tuple[DataFrame, Observation | None]:
-        """``df`` with ``metrics`` attached, and the observation that will hold their values."""
-        if not metrics:
-            return df, None
-        observation = Observation()
-        return df.observe(observation, *metrics), observation
+    def observed(
+        df: DataFrame, metrics: Sequence[Column], columns: Sequence[str] | None = None
+    ) -> tuple[DataFrame, Observation | None]:
+        """``df`` with ``metrics`` attached, then only ``columns``, and the observation that will hold their values."""
+        observation = Observation() if metrics else None
+        if observation is not None:
+            df = df.observe(observation, *metrics)
+        return (df if columns is None else df.select(*columns)), observation
+
+    @staticmethod
+    def metric_values(observation: Observation | None, df: DataFrame, metrics: Sequence[Column]
+                      ) -> tuple[dict[str, Any], bool]:
+        """The observed values of ``metrics``, and whether they had to be counted with a query instead."""
+        counted: list[bool] = []
+        values = observed_or_counted(observation, df, metrics, lambda: counted.append(True))
+        return values, bool(counted)
 
     def overwrite(self, df: DataFrame, layer: str, table: str, **kwargs) -> int:
         """Stage and publish ``df`` in one go; returns the new version."""

@@ -72,9 +72,10 @@ class DeltaSparkStore(TableStore):
         read = self.version(layer, table)  # the commit lands on this version or not at all
         for column, comment in comments.items():
             df = df.withMetadata(column, {**df.schema[column].metadata, "comment": comment})
-        observed, observation = self.observed(df, options.observe)
+        observed, observation = self.observed(df, options.observe, options.columns)
         cached = observed.persist()
         num_rows = cached.count()  # fills the cache, and the observation with it
+        metrics, counted = self.metric_values(observation, df, options.observe)
         columns = options.partition_by
         condition = None
         if replace_partitions is not None and self.exists(layer, table):
@@ -120,7 +121,7 @@ class DeltaSparkStore(TableStore):
 
         return StagedWrite(
             dataframe=view, num_rows=num_rows, _commit=commit, _abort=abort, written=cached,
-            metrics=observation.get if observation is not None else {}, _check=check,
+            metrics=metrics, _check=check, metrics_counted=counted,
         )
 
 

@@ -30,12 +30,14 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from deltalake import Schema as DeltaSchema
 from deltalake.transaction import AddAction
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
-from novacrm_spark.errors import TableNotFoundError
+from novacrm_spark.errors import ConfigError, TableNotFoundError
+from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.frames import as_nullable, constant_frame
 from novacrm_spark.store._commit import Commit
 from novacrm_spark.store._errors import writing
@@ -123,7 +125,7 @@ class EmbeddedStore(TableStore):
         path = self.table_path(layer, table)
         name = f"{layer}.{table}"
         columns, replace_partitions = options.partition_by, options.replace_partitions
-        spark_schema = as_nullable(df.schema)
+        spark_schema = as_nullable(df.select(*options.columns).schema if options.columns is not None else df.schema)
         arrow_schema = _with_comments(to_arrow_schema(spark_schema), options.column_comments)
         delta_schema = DeltaSchema.from_arrow(arrow_schema)
         # The version this write follows: its commit lands on it or not at all (see _commit).
@@ -134,7 +136,7 @@ class EmbeddedStore(TableStore):
             base = ReplaceBase.of(snapshot, name, columns, replace, delta_schema)
         write_id = uuid.uuid4().hex
         with writing(f"table {name}", path):
-            files, metrics = self._write_files(df, options.observe, path, columns, write_id, name, base)
+            files, metrics, counted = self._write_files(df, options, path, write_id, name, base)
         written = self._read_files(path, spark_schema, columns, [os.path.join(path, f.path) for f in files])
         staged_df = written
         if base is not None and base.snapshot is not None:
@@ -151,24 +153,25 @@ class EmbeddedStore(TableStore):
             written=written,
             metrics=metrics,
             _check=commit.check,
+            metrics_counted=counted,
         )
 
     def _write_files(
-        self, df: DataFrame, observe: Sequence[Column], path: str, columns: list[str], write_id: str, name: str,
-        base: ReplaceBase | None,
-    ) -> tuple[list[WrittenFile], dict[str, Any]]:
-        """The write's Parquet files, in the table folder, checked; on any failure none are left."""
-        observed, observation = self.observed(df, [*observe, F.count(F.lit(1)).alias(ROWS_PRODUCED)])
+        self, df: DataFrame, options: WriteOptions, path: str, write_id: str, name: str, base: ReplaceBase | None,
+    ) -> tuple[list[WrittenFile], dict[str, Any], bool]:
+        """The write's Parquet files, in the table folder, checked, with its metrics; on any failure none are left."""
+        metrics_asked = [*options.observe, F.count(F.lit(1)).alias(ROWS_PRODUCED)]
+        observed, observation = self.observed(df, metrics_asked, options.columns)
         try:
-            files = self._write_parquet(observed, path, columns, write_id)
-            metrics = dict(observation.get)
+            files = self._write_parquet(observed, path, options.partition_by, write_id)
+            metrics, counted = self.metric_values(observation, df, metrics_asked)
             _check_rows_adopted(name, metrics.pop(ROWS_PRODUCED), files)
             if base is not None:
                 base.check_files(files)
         except BaseException:
             remove_files_of_write(path, write_id)  # never referenced by the log; tidy up
             raise
-        return files, metrics
+        return files, metrics, counted
 
     def _write_parquet(self, df: DataFrame, path: str, columns: list[str], write_id: str) -> list[WrittenFile]:
         """Spark's own Parquet writer, run by the executors; then the files are moved into the table."""
@@ -185,6 +188,34 @@ class EmbeddedStore(TableStore):
             writer = writer.partitionBy(*columns)
         writer.parquet(scratch)
         return adopt_spark_output(path, scratch, write_id, columns)
+
+
+def require_shared_warehouse(spark: SparkSession, warehouse: str) -> None:
+    """Over Spark Connect, this client commits what the server's executors wrote: both must see one folder.
+
+    A probe file written here must read back through Spark with the same content;
+    else one clear error (object storage, or a server on another machine: use delta-spark).
+    """
+    advice = "the embedded engine commits from this client the files Spark writes; use engine delta-spark"
+    if not is_local(warehouse):
+        raise ConfigError(f"engine embedded over Spark Connect needs a warehouse folder this client can read, "
+                          f"not {warehouse}: {advice}")
+    folder = os.path.abspath(local_path(warehouse))
+    if not os.path.isdir(folder):
+        return  # nothing to read yet; a run makes the folder (its lock) before it opens the store
+    token = uuid.uuid4().hex
+    probe = os.path.join(folder, f"connect-probe-{token}.txt")
+    with open(probe, "w", encoding="utf-8") as handle:
+        handle.write(token)
+    try:
+        seen = [row[0] for row in spark.read.text(probe).collect()]
+    except AnalysisException:
+        seen = []
+    finally:
+        os.remove(probe)
+    if seen != [token]:
+        raise ConfigError(f"engine embedded over Spark Connect: the Spark Connect server does not see the "
+                          f"warehouse folder {folder} as this client does; {advice}, or a folder both share")
 
 
 def _check_rows_adopted(table: str, produced: int, files: list[WrittenFile]) -> None:
