@@ -125,21 +125,21 @@ class _SettingsLoader(yaml.SafeLoader):
 _SettingsLoader.add_constructor("tag:yaml.org,2002:timestamp", _SettingsLoader.construct_yaml_str)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path, what: str = "config file") -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"{what} {path} does not exist")
     try:
         content = yaml.load(path.read_text(encoding="utf-8"), Loader=_SettingsLoader) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML{_yaml_position(exc)}") from None
+        raise ConfigError(f"{what} {path} is not valid YAML{_yaml_position(exc)}") from None
     except UnicodeDecodeError as exc:  # before ValueError, of which it is one
-        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError(f"{what} {path} is not UTF-8 text (byte {exc.start})") from None
     except ValueError:  # e.g. `!!int abc`; the exception's text would echo the value
-        raise ConfigError(f"config file {path} is not valid YAML: a tagged value does not fit its tag") from None
+        raise ConfigError(f"{what} {path} is not valid YAML: a tagged value does not fit its tag") from None
     except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+        raise ConfigError(f"{what} {path} cannot be read: {exc.strerror}") from None
     if not isinstance(content, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of settings")
+        raise ConfigError(f"{what} {path} must hold a mapping of settings")
     return content
 
 
@@ -168,7 +168,7 @@ def _build(values: dict[str, Any], base_dir: Path) -> Settings:
     products_file = values.pop("products_file", None)
     if products_file is not None:
         path = base_dir / _as_text("products_file", products_file)
-        values["products"] = _read_yaml(path).get("products") or _no_products(f"product catalog {path}")
+        values["products"] = _read_yaml(path, "product catalog").get("products") or _no_products(f"product catalog {path}")
     elif "products" not in values:
         values["products"] = _packaged_products()
     if "as_of_date" in values:
@@ -202,7 +202,7 @@ def _packaged_products() -> list[Any]:
             "reinstall novacrm-spark, or set products_file to a catalog of your own"
         )
     with resources.as_file(catalog) as path:
-        return _read_yaml(path).get("products") or _no_products(f"product catalog {path}")
+        return _read_yaml(path, "product catalog").get("products") or _no_products(f"product catalog {path}")
 
 
 def _no_products(where: str) -> list[Any]:

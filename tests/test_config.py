@@ -1,9 +1,11 @@
 """Settings: file < environment < flags, validated with the bad value named."""
 
 import datetime as dt
+import re
 
 import pytest
 
+from novacrm_spark import config as config_module
 from novacrm_spark.config import load_settings
 from novacrm_spark.errors import ConfigError
 
@@ -103,13 +105,48 @@ def test_missing_config_file(tmp_path):
         load_settings(tmp_path / "nope.yaml", environ={})
 
 
-def test_bundled_configs_load():
-    for name in ("conf/local.yaml", "conf/cluster.yaml"):
+def test_bundled_configs_load_with_the_catalog_the_package_ships():
+    for name in ("conf/local.yaml", "conf/cluster.yaml", None):
         settings = load_settings(name, environ={})
         assert {p.name for p in settings.products} == {
             "novacrm_platform", "api_access", "advanced_analytics", "priority_support"
         }
     assert load_settings("conf/cluster.yaml", environ={}).engine == "delta-spark"
+
+
+@pytest.mark.parametrize(
+    ("catalog", "message"),
+    [
+        (None, "^product catalog {folder}/products.yaml does not exist$"),
+        ("products: []\n", "^product catalog {folder}/products.yaml lists no products; dim_product and every "),
+        ("# nothing yet\n", "^product catalog {folder}/products.yaml lists no products"),
+    ],
+)
+def test_a_missing_or_empty_product_catalog_stops_with_a_clear_error(tmp_path, catalog, message):
+    config = tmp_path / "conf.yaml"
+    config.write_text("products_file: products.yaml\n")
+    if catalog is not None:
+        (tmp_path / "products.yaml").write_text(catalog)
+
+    with pytest.raises(ConfigError, match=message.format(folder=re.escape(str(tmp_path)))):
+        load_settings(config, environ={})
+
+
+def test_a_package_installed_without_its_catalog_says_so(monkeypatch):
+    monkeypatch.setattr(config_module, "PACKAGED_PRODUCTS", "no-such-catalog.yaml")
+
+    with pytest.raises(ConfigError, match="^the product catalog no-such-catalog.yaml is missing from the installed "
+                                          "package; reinstall novacrm-spark, or set products_file"):
+        load_settings(None, environ={})
+
+
+def test_remote_is_a_spark_connect_url_and_never_echoed():
+    assert load_settings(None, {"remote": "sc://spark-host:15002"}, environ={}).remote == "sc://spark-host:15002"
+    assert load_settings(None, environ={"NOVACRM_REMOTE": "sc://h/;token=x"}).remote == "sc://h/;token=x"
+    assert load_settings(None, environ={"NOVACRM_REMOTE": ""}).remote is None
+    with pytest.raises(ConfigError) as error:
+        load_settings(None, {"remote": "http://h/;token=secret"}, environ={})
+    assert "secret" not in str(error.value) and "sc://host" in str(error.value)
 
 
 def test_local_runs_tune_the_driver_jvm_and_a_cluster_keeps_its_own():
