@@ -21,7 +21,7 @@ EXPECTED_SCHEMA = [
     ("feature_category", "string"),
 ]
 
-# The catalog as conf/products.yaml configures it.
+# The catalog as novacrm_spark/products.yaml (the packaged one) configures it.
 STANDARD = (
     Product("novacrm_platform", "NovaCRM Platform", "platform", "core",
             {"starter": 49.0, "growth": 149.0, "enterprise": 499.0}),
