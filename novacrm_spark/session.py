@@ -22,6 +22,7 @@ import sys
 import warnings
 
 from contextlib import contextmanager
+from importlib import metadata
 from typing import Iterator
 
 from pyspark import SparkConf
@@ -34,6 +35,8 @@ from novacrm_spark.extras import require_extras
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+# Settings that already put jars on the classpath: then Delta's are not added for the user.
+JAR_SETTINGS = {"spark.jars", "spark.jars.packages"}
 
 # The local driver JVM (a cluster's JVMs are its own business; measured in docs/benchmarks.md):
 LOCAL_JVM_OPTIONS = (
@@ -48,6 +51,17 @@ LOCAL_JVM_OPTIONS = (
     "-XX:InlineSmallCode=500",
     "-XX:FreqInlineSize=150",
 )
+
+
+def delta_package() -> str | None:
+    """Delta's Maven coordinates matching the installed delta-spark Python package (None without it).
+
+    Example: with delta-spark 4.0.1 installed -> ``'io.delta:delta-spark_2.13:4.0.1'``.
+    """
+    try:
+        return f"io.delta:delta-spark_2.13:{metadata.version('delta-spark')}"
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def build_spark_session(settings: Settings, verbose: bool = False) -> SparkSession:
@@ -70,9 +84,11 @@ def build_spark_session(settings: Settings, verbose: bool = False) -> SparkSessi
     except PySparkRuntimeError as exc:
         if exc.getCondition() != "JAVA_GATEWAY_EXITED":
             raise
+        fetching = " Spark fetches Delta's jars from Maven Central first: is it reachable?" if (
+            "spark.jars.packages" in spark_defaults(settings)) else ""
         raise NovaCrmError(
-            "Spark could not start: its Java process exited (Java 17 must be on PATH or in JAVA_HOME); "
-            "--verbose shows its output"
+            "Spark could not start: its Java process exited (Java 17 must be on PATH or in JAVA_HOME)."
+            f"{fetching} --verbose shows its output"
         ) from None
 
 
@@ -166,5 +182,10 @@ def spark_defaults(settings: Settings, verbose: bool = False) -> dict[str, str]:
     if settings.engine == "delta-spark":
         conf["spark.sql.extensions"] = DELTA_EXTENSION
         conf["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG
+        package = delta_package()
+        if settings.master.startswith("local") and package and not JAR_SETTINGS & set(settings.spark_conf):
+            # A laptop's JVM gets Delta's jars the standard way: Spark's resolver fetches them
+            # from Maven Central once and caches them (~/.ivy2.5.2). A cluster brings its own.
+            conf["spark.jars.packages"] = package
     conf.update(session_conf(settings))
     return conf

@@ -45,9 +45,9 @@ def resolve_engine(spark: SparkSession, engine: str) -> str:
         return "delta-spark" if delta_spark_available(spark) else "embedded"
     if engine == "delta-spark" and not delta_spark_available(spark):
         raise ConfigError(
-            "engine delta-spark needs Delta's JVM classes on the classpath "
-            "(spark-submit --packages io.delta:delta-spark_2.13:<version>, or a Databricks runtime); "
-            "use engine embedded or auto otherwise"
+            "engine delta-spark needs Delta's JVM classes on the classpath: a local run fetches them itself, "
+            "a session started elsewhere needs them from its launcher (spark-submit --packages "
+            "io.delta:delta-spark_2.13:<version>, or a Databricks runtime); use engine embedded or auto otherwise"
         )
     return engine
 

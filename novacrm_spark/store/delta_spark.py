@@ -73,8 +73,12 @@ class DeltaSparkStore(TableStore):
         for column, comment in comments.items():
             df = df.withMetadata(column, {**df.schema[column].metadata, "comment": comment})
         observed, observation = self.observed(df, options.observe, options.columns)
-        cached = observed.persist()
-        num_rows = cached.count()  # fills the cache, and the observation with it
+        # Computed once (filling the observation) and held by the executors: the audit, the
+        # commit and downstream models read it. The checkpoint also cuts the lineage, so a
+        # downstream model's plan starts here instead of inlining every model upstream of it
+        # (that blew a 1 GB driver's heap in analysis). Public API, so Spark Connect takes it.
+        cached = observed.localCheckpoint(eager=True)
+        num_rows = cached.count()
         metrics, counted = self.metric_values(observation, df, options.observe)
         columns = options.partition_by
         condition = None
@@ -103,16 +107,21 @@ class DeltaSparkStore(TableStore):
             return self.version(layer, table)
 
         def save() -> None:
-            writer = cached.write.format("delta").mode("overwrite")
+            if condition is None:
+                # CREATE OR REPLACE TABLE ... AS SELECT: one commit that also sets the table's
+                # description (its `comment`), as the embedded engine does, and its schema.
+                writer = cached.writeTo(f"delta.`{path.replace('`', '``')}`").using("delta")
+                if columns:
+                    writer = writer.partitionedBy(*columns)
+                if description:
+                    writer = writer.tableProperty("comment", description)
+                writer.createOrReplace()
+                return
+            # Delta checks that every written row matches the condition, and removes only those
+            # files; the table's description and schema stay.
+            writer = cached.write.format("delta").mode("overwrite").option("replaceWhere", condition)
             if columns:
                 writer = writer.partitionBy(*columns)
-            if condition is not None:
-                # Delta checks that every written row matches the condition, and removes only those files.
-                writer = writer.option("replaceWhere", condition)
-            else:
-                writer = writer.option("overwriteSchema", "true")
-            if description:
-                writer = writer.option("userMetadata", description[:200])
             writer.save(path)
 
         def abort() -> None:
