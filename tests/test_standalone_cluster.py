@@ -15,6 +15,7 @@ from pathlib import Path
 import pyspark
 import pytest
 
+from novacrm_spark.session import delta_package
 from spark_processes import free_port, start, stop, wait_for
 from tables_equal import assert_same_tables
 
@@ -52,11 +53,15 @@ def cluster(tmp_path_factory):
                 stop(process)
 
 
-def test_spark_submit_all_runs_on_the_cluster_and_equals_a_local_run(cluster, built_warehouse, tmp_path):
+@pytest.mark.parametrize("delta", [False, True], ids=["embedded", "delta-spark"])
+def test_spark_submit_all_runs_on_the_cluster_and_equals_a_local_run(cluster, built_warehouse, tmp_path, delta):
     url, master_log = cluster
     warehouse = tmp_path / "wh"
+    apps_before = master_log.read_text().count("Registering app")
     env = {
         **os.environ,
+        # delta-spark: Delta's jars through --packages, to the driver and the executors.
+        **({"DELTA_SPARK_PACKAGE": delta_package()} if delta else {}),
         "SPARK_MASTER": url,
         "SPARK_SUBMIT": str(SPARK_HOME / "bin" / "spark-submit"),
         "SPARK_LOCAL_IP": "127.0.0.1",
@@ -66,5 +71,6 @@ def test_spark_submit_all_runs_on_the_cluster_and_equals_a_local_run(cluster, bu
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # The master ran the three layers' applications: nothing ran in local mode on the side.
-    assert master_log.read_text().count("Registering app") == 3, master_log.read_text()[-3000:]
+    assert master_log.read_text().count("Registering app") - apps_before == 3, master_log.read_text()[-3000:]
+    assert done.stdout.count(f"engine {'delta-spark' if delta else 'embedded'}") == 3
     assert_same_tables(built_warehouse, warehouse)
