@@ -199,7 +199,7 @@ def test_table_names_that_are_accepted():
 @pytest.fixture
 def delta_spark_store(spark, tmp_path, monkeypatch):
     """A delta-spark store whose table versions are ``versions`` (one per call) and whose save is ``saves``."""
-    from pyspark.sql import DataFrameWriter
+    from pyspark.sql import DataFrameWriter, DataFrameWriterV2
 
     from novacrm_spark.store.delta_spark import DeltaSparkStore
 
@@ -208,6 +208,8 @@ def delta_spark_store(spark, tmp_path, monkeypatch):
     monkeypatch.setattr(store, "version", lambda layer, table: calls["versions"].pop(0))
     monkeypatch.setattr(store, "exists", lambda layer, table: False)
     monkeypatch.setattr(DataFrameWriter, "save", lambda self, path: calls["save"](path))
+    # A full overwrite is CREATE OR REPLACE TABLE delta.`path` AS SELECT.
+    monkeypatch.setattr(DataFrameWriterV2, "createOrReplace", lambda self: calls["save"](None))
     return store, calls
 
 
@@ -262,3 +264,13 @@ def test_a_table_folder_is_one_folder_inside_its_layer(store):
             store.table_path("core", bad)
     with pytest.raises(ValueError, match="not a table"):
         store.table_path("..", "x")
+
+
+@pytest.mark.parametrize("engine", ["auto", "embedded"])
+def test_the_embedded_engine_refuses_object_storage_when_it_opens(spark, engine):
+    from novacrm_spark.errors import ConfigError
+    from novacrm_spark.store import open_store
+
+    with pytest.raises(ConfigError, match="^the embedded engine writes local or mounted folders only, and "
+                                          "s3a://lake/wh is object storage: use engine delta-spark"):
+        open_store(spark, "s3a://lake/wh", engine)

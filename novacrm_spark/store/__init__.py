@@ -32,6 +32,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from novacrm_spark.errors import ConfigError
+from novacrm_spark.paths import is_local
 from novacrm_spark.store.base import StagedWrite, StoreError, TableStore
 from novacrm_spark.store.delta_spark import DeltaSparkStore, delta_spark_available
 from novacrm_spark.store.embedded import EmbeddedStore, require_shared_warehouse
@@ -57,6 +58,11 @@ def open_store(spark: SparkSession, warehouse: str, engine: str = "auto") -> Tab
     resolved = resolve_engine(spark, engine)
     if resolved == "delta-spark":
         return DeltaSparkStore(spark, warehouse)
+    if not is_local(warehouse):
+        raise ConfigError(
+            f"the embedded engine writes local or mounted folders only, and {warehouse} is object storage: "
+            "use engine delta-spark (engine auto picks it when Delta's classes are present)"
+        )
     if is_connect_session(spark):
         require_shared_warehouse(spark, warehouse)
     return EmbeddedStore(spark, warehouse)
