@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                          # small, medium, large; 3 repetitions
     python benchmarks/run.py --scales small --repeat 1 --out /tmp/bench   # smoke run
+    python benchmarks/run.py --engines embedded,delta-spark               # both engines, same floor
 
 For each scale it generates (and caches) a dataset with ``novacrm generate``,
 then runs, one after the other and each as its own process:
@@ -115,47 +116,55 @@ def count_lines(path: Path) -> int:
         return sum(1 for _ in handle) - 1
 
 
-def bench_scale(name: str, accounts: int, repeat: int, cache: Path, master: str) -> dict:
+def bench_scale(name: str, accounts: int, repeat: int, cache: Path, master: str, engines: list[str]) -> list[dict]:
+    """One row per engine: each attempt measures the floor once, then one build per engine."""
     raw = dataset(cache, accounts)
     env = {**os.environ, "NOVACRM_MASTER": master}
-    floors, builds, per_model = [], [], []
+    floors: list[dict] = []
+    builds: dict[str, list[dict]] = {engine: [] for engine in engines}
+    per_model: dict[str, list[dict]] = {engine: [] for engine in engines}
     for attempt in range(repeat):
         with tempfile.TemporaryDirectory() as scratch:
             floors.append(
                 measure([sys.executable, "benchmarks/floor.py", "--input", str(raw), "--out", f"{scratch}/floor", "--master", master], env)
             )
-            warehouse = Path(scratch) / "warehouse"
-            builds.append(
-                measure(
-                    [sys.executable, "-m", "novacrm_spark.cli", "run", "--layer", "all", "--input", str(raw),
-                     "--warehouse", str(warehouse), "--as-of", AS_OF],
-                    env,
+            for engine in engines:
+                warehouse = Path(scratch) / f"warehouse-{engine}"
+                builds[engine].append(
+                    measure(
+                        [sys.executable, "-m", "novacrm_spark.cli", "run", "--layer", "all", "--input", str(raw),
+                         "--warehouse", str(warehouse), "--as-of", AS_OF, "--engine", engine],
+                        env,
+                    )
                 )
-            )
-            results = json.loads(next((warehouse / "_runs").glob("*/run_results.json")).read_text())
-            per_model.append({m["name"]: {"seconds": m["seconds"], "rows": m["rows"]} for m in results["models"]})
-        print(f"  {name} #{attempt + 1}: floor {floors[-1]['seconds']}s, build {builds[-1]['seconds']}s, "
-              f"peak {builds[-1]['peak_rss_mb']} MB", flush=True)
+                results = json.loads(next((warehouse / "_runs").glob("*/run_results.json")).read_text())
+                per_model[engine].append({m["name"]: {"seconds": m["seconds"], "rows": m["rows"]} for m in results["models"]})
+                print(f"  {name} #{attempt + 1}: floor {floors[-1]['seconds']}s, {engine} build "
+                      f"{builds[engine][-1]['seconds']}s, peak {builds[engine][-1]['peak_rss_mb']} MB", flush=True)
     median = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
-    models = {
-        model: {
-            "seconds": statistics.median(run[model]["seconds"] for run in per_model),
-            "rows": per_model[0][model]["rows"],
+    rows = []
+    for engine in engines:
+        models = {
+            model: {
+                "seconds": statistics.median(run[model]["seconds"] for run in per_model[engine]),
+                "rows": per_model[engine][0][model]["rows"],
+            }
+            for model in per_model[engine][0]
         }
-        for model in per_model[0]
-    }
-    return {
-        "scale": name,
-        "accounts": accounts,
-        "usage_events": count_lines(raw / "raw_usage_events.csv"),
-        "floor_seconds": median(floors, "seconds"),
-        "build_seconds": median(builds, "seconds"),
-        "ratio": round(median(builds, "seconds") / median(floors, "seconds"), 2),
-        "floor_peak_rss_mb": median(floors, "peak_rss_mb"),
-        "build_peak_rss_mb": median(builds, "peak_rss_mb"),
-        "repetitions": repeat,
-        "models": models,
-    }
+        rows.append({
+            "scale": name,
+            "engine": engine,
+            "accounts": accounts,
+            "usage_events": count_lines(raw / "raw_usage_events.csv"),
+            "floor_seconds": median(floors, "seconds"),
+            "build_seconds": median(builds[engine], "seconds"),
+            "ratio": round(median(builds[engine], "seconds") / median(floors, "seconds"), 2),
+            "floor_peak_rss_mb": median(floors, "peak_rss_mb"),
+            "build_peak_rss_mb": median(builds[engine], "peak_rss_mb"),
+            "repetitions": repeat,
+            "models": models,
+        })
+    return rows
 
 
 def markdown(results: list[dict], master: str) -> str:
@@ -166,20 +175,21 @@ def markdown(results: list[dict], master: str) -> str:
         "medians of the repetitions. Floor = read the five CSVs and write them once as Parquet; "
         "build = `novacrm run --layer all` with every check, cold.",
         "",
-        "| scale | accounts | usage events | floor (s) | full build (s) | build / floor | growth vs previous scale | peak RSS build (MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scale | engine | accounts | usage events | floor (s) | full build (s) | build / floor | growth vs previous scale | peak RSS build (MB) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    previous = None
+    previous: dict[str, float] = {}
     for r in results:
-        growth = f"{r['build_seconds'] / previous:.2f}x" if previous else "-"
+        engine = r.get("engine", "embedded")
+        growth = f"{r['build_seconds'] / previous[engine]:.2f}x" if engine in previous else "-"
         lines.append(
-            f"| {r['scale']} | {r['accounts']:,} | {r['usage_events']:,} | {r['floor_seconds']:.1f} | "
+            f"| {r['scale']} | {engine} | {r['accounts']:,} | {r['usage_events']:,} | {r['floor_seconds']:.1f} | "
             f"{r['build_seconds']:.1f} | {r['ratio']:.2f} | {growth} | {r['build_peak_rss_mb']:.0f} |"
         )
-        previous = r["build_seconds"]
+        previous[engine] = r["build_seconds"]
     largest = results[-1]
     lines += [
-        "", f"## Where the time goes ({largest['scale']} scale)", "",
+        "", f"## Where the time goes ({largest['scale']} scale, engine {largest.get('engine', 'embedded')})", "",
         "Seconds per model from run_results.json. The runner builds `parallel_models` (default 3) models at a "
         "time, so these overlap and add up to more than the build.", "",
         "| model | rows | seconds |", "|---|---:|---:|",
@@ -208,6 +218,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder for benchmarks.md and benchmarks.json")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "novacrm-bench-data"), help="dataset cache")
     parser.add_argument("--master", default="local[*]")
+    parser.add_argument("--engines", default="embedded", help="comma-separated: embedded, delta-spark (a build each)")
     args = parser.parse_args()
     names = [s.strip() for s in args.scales.split(",") if s.strip()]
     unknown = [s for s in names if s not in SCALES]
@@ -218,7 +229,8 @@ def main() -> None:
     results = []
     for name in names:
         print(f"== {name}: {SCALES[name]:,} accounts", flush=True)
-        results.append(bench_scale(name, SCALES[name], args.repeat, cache, args.master))
+        engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+        results.extend(bench_scale(name, SCALES[name], args.repeat, cache, args.master, engines))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmarks.json").write_text(json.dumps(results, indent=2))

@@ -19,14 +19,14 @@ def test_harness_runs_at_the_smallest_scale(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads((tmp_path / "out" / "benchmarks.json").read_text())
-    assert [r["scale"] for r in results] == ["small"]
+    assert [(r["scale"], r["engine"]) for r in results] == [("small", "embedded")]
     small = results[0]
     assert small["usage_events"] > 1000
     assert small["floor_seconds"] > 0 and small["build_seconds"] > 0
     assert small["build_peak_rss_mb"] > small["floor_peak_rss_mb"] * 0.5 > 0
     assert set(small["models"]) >= {"stg_usage_events", "fct_revenue", "churn_risk_view"}
     table = (tmp_path / "out" / "benchmarks.md").read_text()
-    assert "| small | 150 |" in table
+    assert "| small | embedded | 150 |" in table
 
 
 def test_peak_rss_counts_a_forked_child_sharing_the_jvm_memory_once():
