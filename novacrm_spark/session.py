@@ -17,7 +17,9 @@ A local Spark's start-up banner and log lines are hidden unless ``verbose``.
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import sys
 import warnings
 
@@ -35,8 +37,9 @@ from novacrm_spark.extras import require_extras
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
-# Settings that already put jars on the classpath: then Delta's are not added for the user.
-JAR_SETTINGS = {"spark.jars", "spark.jars.packages"}
+# A user's own jar list: then no package is added for them.
+USER_JARS = "spark.jars"
+PACKAGES = "spark.jars.packages"
 
 # The local driver JVM (a cluster's JVMs are its own business; measured in docs/benchmarks.md):
 LOCAL_JVM_OPTIONS = (
@@ -62,6 +65,40 @@ def delta_package() -> str | None:
         return f"io.delta:delta-spark_2.13:{metadata.version('delta-spark')}"
     except metadata.PackageNotFoundError:
         return None
+
+
+def hadoop_aws_package() -> str | None:
+    """hadoop-aws matching the Hadoop jars of this Spark (the ``s3a://`` filesystem), None if unknown.
+
+    Example: pip's pyspark 4.0 ships hadoop-client-api-3.4.1.jar -> ``'org.apache.hadoop:hadoop-aws:3.4.1'``.
+    """
+    import pyspark
+
+    jars = os.path.join(os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__), "jars")
+    found = sorted(glob.glob(os.path.join(jars, "hadoop-client-api-*.jar")))
+    version = found and re.fullmatch(r"hadoop-client-api-(.+)\.jar", os.path.basename(found[-1]))
+    return f"org.apache.hadoop:hadoop-aws:{version.group(1)}" if version else None
+
+
+def local_packages(settings: Settings) -> str | None:
+    """``spark.jars.packages`` for a local run: the user's, plus Delta's and hadoop-aws where needed.
+
+    A laptop's JVM gets jars the standard way, through Spark's resolver (Maven
+    Central, cached in ~/.ivy2.5.2); a cluster brings its own. A package the
+    user names (same group and artifact) is left as the user gave it.
+
+    Example: engine delta-spark, warehouse ``s3a://lake/w`` ->
+    ``'io.delta:delta-spark_2.13:4.0.1,org.apache.hadoop:hadoop-aws:3.4.1'``.
+    """
+    given = [p.strip() for p in settings.spark_conf.get(PACKAGES, "").split(",") if p.strip()]
+    if not settings.master.startswith("local") or USER_JARS in settings.spark_conf:
+        return ",".join(given) or None
+    wanted = [delta_package() if settings.engine == "delta-spark" else None]
+    if any(str(path).startswith("s3a://") for path in (settings.warehouse, settings.input_dir)):
+        wanted.append(hadoop_aws_package())
+    named = {p.rsplit(":", 1)[0] for p in given}
+    packages = given + [p for p in wanted if p and p.rsplit(":", 1)[0] not in named]
+    return ",".join(packages) or None
 
 
 def build_spark_session(settings: Settings, verbose: bool = False) -> SparkSession:
@@ -182,10 +219,8 @@ def spark_defaults(settings: Settings, verbose: bool = False) -> dict[str, str]:
     if settings.engine == "delta-spark":
         conf["spark.sql.extensions"] = DELTA_EXTENSION
         conf["spark.sql.catalog.spark_catalog"] = DELTA_CATALOG
-        package = delta_package()
-        if settings.master.startswith("local") and package and not JAR_SETTINGS & set(settings.spark_conf):
-            # A laptop's JVM gets Delta's jars the standard way: Spark's resolver fetches them
-            # from Maven Central once and caches them (~/.ivy2.5.2). A cluster brings its own.
-            conf["spark.jars.packages"] = package
     conf.update(session_conf(settings))
+    packages = local_packages(settings)
+    if packages:
+        conf[PACKAGES] = packages
     return conf

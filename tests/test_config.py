@@ -161,3 +161,24 @@ def test_local_runs_tune_the_driver_jvm_and_a_cluster_keeps_its_own():
     # A setting's spark_conf still wins.
     tuned = spark_defaults(Settings(master="local[2]", spark_conf={"spark.driver.extraJavaOptions": "-Xss4m"}))
     assert tuned["spark.driver.extraJavaOptions"] == "-Xss4m"
+
+
+def test_a_local_run_fetches_the_jars_its_engine_and_storage_need():
+    from novacrm_spark.config import Settings
+    from novacrm_spark.session import local_packages, spark_defaults
+
+    delta, aws = "io.delta:delta-spark_2.13:", "org.apache.hadoop:hadoop-aws:3."
+    assert local_packages(Settings(master="local[2]", engine="embedded")) is None
+    assert local_packages(Settings(master="local[2]", engine="delta-spark")).startswith(delta)
+    both = local_packages(Settings(master="local[2]", engine="delta-spark", warehouse="s3a://lake/w")).split(",")
+    assert [p.rsplit(":", 1)[0] for p in both] == ["io.delta:delta-spark_2.13", "org.apache.hadoop:hadoop-aws"]
+    assert both[1].startswith(aws)  # Hadoop's version read from the jars Spark ships
+    # The user's own version of a package wins; the rest is still added.
+    mine = Settings(master="local[2]", engine="delta-spark", input_dir="s3a://landing/raw",
+                    spark_conf={"spark.jars.packages": "io.delta:delta-spark_2.13:9.9.9"})
+    assert spark_defaults(mine)["spark.jars.packages"].split(",")[0] == "io.delta:delta-spark_2.13:9.9.9"
+    assert spark_defaults(mine)["spark.jars.packages"].split(",")[1].startswith(aws)
+    # Explicit jars, or a cluster: nothing added (the cluster's launcher brings its own).
+    assert local_packages(Settings(master="local[2]", engine="delta-spark", spark_conf={"spark.jars": "/x.jar"})) is None
+    assert "spark.jars.packages" not in spark_defaults(Settings(master="yarn", engine="delta-spark",
+                                                                warehouse="s3a://lake/w"))
