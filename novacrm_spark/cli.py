@@ -4,6 +4,7 @@ Examples::
 
     novacrm run --layer all --as-of 2025-01-31
     novacrm run --select fct_revenue+        # a model and everything downstream
+    novacrm ls --select +churn_risk_view     # what a selection would build, in order
     novacrm show marts.churn_risk_view --limit 10
     novacrm generate --accounts 150 --seed 7 --out data/raw
 """
@@ -15,11 +16,13 @@ from typing import Any
 
 import click
 
-from novacrm_spark.cli_options import date_option, date_text_option, make_settings, settings_options, warehouse_errors
+from novacrm_spark.cli_options import date_option, date_text_option, make_settings, selection_options
+from novacrm_spark.cli_options import settings_options, warehouse_errors
 from novacrm_spark.errors import ConfigError, NovaCrmError, SelectionError, environment_problem
 from novacrm_spark.extras import require_extras
 from novacrm_spark.quality.cli import docs
 from novacrm_spark.report.commands import report
+from novacrm_spark.selection import model_graph, resolve
 from novacrm_spark.serving.commands import register, serve, sql
 
 
@@ -61,20 +64,7 @@ def main() -> None:
 
 @main.command()
 @settings_options
-@click.option(
-    "--layer",
-    type=click.Choice(["staging", "core", "marts", "all"]),
-    default="all",
-    show_default=True,
-    help="Build one layer, or all of them in order.",
-)
-@click.option(
-    "--select",
-    "select",
-    multiple=True,
-    metavar="NAME[+]",
-    help="Build only this model (repeatable); NAME+ adds everything downstream of it.",
-)
+@selection_options
 @date_text_option("--as-of", "as_of_date", help="As-of date (YYYY-MM-DD only). Default: latest date in the data.")
 @click.option("--input", "input_dir", metavar="DIR", help="Folder holding the five raw_*.csv exports.")
 @click.option(
@@ -90,25 +80,32 @@ def main() -> None:
     help="Build up to N models at the same time once their inputs are staged (setting parallel_models; "
     "default 3). 1 builds them one after the other.",
 )
-def run(common, layer, select, as_of_date, input_dir, incremental, parallel_models) -> None:
+def run(common, layer, select, exclude, as_of_date, input_dir, incremental, parallel_models) -> None:
     """Build tables: read, transform, check, then publish each one atomically.
 
     A model whose error-level checks fail is not published (readers keep the
     previous version) and every model downstream of it is skipped. Exits 1
-    when any model failed.
+    when any model failed. `novacrm ls` with the same --layer, --select and
+    --exclude lists the models a run builds.
     """
-    from novacrm_spark.run.lock import lock_path, run_lock
-    from novacrm_spark.run.orphans import remove_orphans
-    from novacrm_spark.run.results import new_run_id, start_timestamp
-    from novacrm_spark.run.runner import run_pipeline
-    from novacrm_spark.session import build_spark_session
-
+    # Settings and the selection first: a mistake in either is reported before Spark starts.
     settings = make_settings(
         common,
         as_of_date=as_of_date,
         input_dir=input_dir,
         parallel_models=parallel_models,
     )
+    models = resolve(model_graph(), layer, select, exclude)
+    if not models:
+        click.echo("Nothing to run: the selection matches no model (novacrm ls shows what a selection matches)")
+        return
+
+    from novacrm_spark.run.lock import lock_path, run_lock
+    from novacrm_spark.run.orphans import remove_orphans
+    from novacrm_spark.run.results import new_run_id, start_timestamp
+    from novacrm_spark.run.runner import run_pipeline
+    from novacrm_spark.session import build_spark_session
+
     loaded_at = start_timestamp()
     run_id = new_run_id(loaded_at)
     # The run lock comes before Spark starts: a second run on this warehouse fails at once.
@@ -119,11 +116,44 @@ def run(common, layer, select, as_of_date, input_dir, incremental, parallel_mode
             click.echo(f"Removed {removed} file(s) or folder(s) that unfinished runs left in table folders")
         spark = build_spark_session(settings, common.verbose)
         result = run_pipeline(
-            spark, settings, layer=layer, select=select, progress=click.echo, incremental=incremental,
+            spark, settings, models=models, progress=click.echo, incremental=incremental,
             loaded_at=loaded_at, run_id=run_id,
         )  # fmt: skip
     if not result.ok:
         sys.exit(1)
+
+
+@main.command("ls")
+@selection_options
+def list_models(layer, select, exclude) -> None:
+    """List the models a run would build, in build order, one LAYER.NAME a line.
+
+    Reads the model graph only: no Spark, no settings, no warehouse. `novacrm
+    run` takes the same --layer, --select and --exclude.
+
+    \b
+    Selectors, as dbt writes them (NAME is a model, or a layer: all its models):
+      NAME       the model
+      +NAME      the model and every model upstream of it (what it reads)
+      NAME+      the model and every model downstream of it (what reads it)
+      +NAME+     both
+      A,B        the models both A and B select
+    Several selectors (repeat --select, or separate them by spaces) add up;
+    --exclude removes what its selectors select.
+
+    \b
+    Examples:
+      novacrm ls --select +churn_risk_view          # what churn_risk_view needs, and itself
+      novacrm ls --select "fct_revenue+ fct_usage"  # two selectors
+      novacrm ls --select stg_accounts+ --exclude marts
+      novacrm ls --select fct_usage+,marts          # marts that read fct_usage
+    """
+    models = model_graph()
+    names = resolve(models, layer, select, exclude)
+    for name in names:
+        click.echo(f"{models[name].layer}.{name}")
+    if not names:
+        click.echo("No model matches the selection", err=True)
 
 
 @main.command()

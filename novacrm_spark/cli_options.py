@@ -20,6 +20,7 @@ from novacrm_spark.config import DEFAULT_CONFIG, Settings, load_settings, parse_
 from novacrm_spark.errors import WarehouseError, environment_problem
 from novacrm_spark.extras import require_extras
 from novacrm_spark.paths import is_local, local_path
+from novacrm_spark.selection import check_selectors, model_graph
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,31 @@ def make_settings(common: CommonOptions, **overrides: Any) -> Settings:
     absolute = {name: os.path.abspath(local_path(getattr(settings, name)))
                 for name in ("warehouse", "input_dir") if is_local(getattr(settings, name))}
     return dataclasses.replace(settings, **absolute)
+
+
+def selection_options(fn: Callable) -> Callable:
+    """``--layer``, ``--select`` and ``--exclude``, the selectors checked as the options are read.
+
+    A bad selector is one ``error:`` line before the command runs (so before it
+    starts Spark, or even imports pyspark).
+    """
+
+    def checked(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_selectors(model_graph(), f"--{param.name}", values)) if values else ()
+
+    options = (
+        click.option("--layer", type=click.Choice(["staging", "core", "marts", "all"]), default="all",
+                     show_default=True, help="Only models of this layer (with --select: those it selects)."),
+        click.option("--select", "select", multiple=True, metavar="SELECTOR", callback=checked,
+                     help="Models to build: NAME, +NAME (and its upstream), NAME+ (and its downstream), +NAME+; "
+                     "NAME may be a layer. Repeat it or separate selectors by spaces; A,B is what both select. "
+                     "See novacrm ls --help."),
+        click.option("--exclude", "exclude", multiple=True, metavar="SELECTOR", callback=checked,
+                     help="Leave out what this selects (same syntax as --select)."),
+    )
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
 
 
 def date_option(flag: str, *names: str, **kwargs: Any) -> Callable:

@@ -10,8 +10,11 @@ Example::
     >>> models = all_models()
     >>> models["fct_revenue"].layer, models["fct_revenue"].inputs
     ('core', ('stg_accounts', 'stg_invoices'))
-    >>> [m.name for m in select_models(models, "all", ["fct_revenue+"])][:2]
-    ['fct_revenue', 'customer_health_scores']
+    >>> [m.name for m in select_models(models, "all", ["+fct_usage"])]
+    ['stg_accounts', 'stg_usage_events', 'fct_usage']
+
+Ordering and selection work on any graph (see :mod:`novacrm_spark.selection`,
+which reads the same graph from source without importing pyspark).
 """
 
 from __future__ import annotations
@@ -26,13 +29,12 @@ from typing import Callable, Iterable, Mapping
 
 from pyspark.sql import DataFrame
 
-from novacrm_spark.errors import SelectionError
 from novacrm_spark.model import StagingResult, is_model
+from novacrm_spark.selection import LAYER_ORDER, MODELS_PACKAGE, resolve
+from novacrm_spark.selection import topological_order as topological_order  # callers import it from here
 from novacrm_spark.sources import SOURCES
 
-LAYER_ORDER = ("staging", "core", "marts")
 RUN_VALUES = ("as_of_date", "loaded_at", "products")
-MODELS_PACKAGE = "novacrm_spark.models"
 RAW_INPUTS = {f"raw_{name}" for name in SOURCES}
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -152,66 +154,14 @@ def table_names(models: Mapping[str, Model]) -> list[tuple[str, str]]:
     return tables + [("quarantine", m.quarantine_table) for m in models.values() if m.quarantine_table]
 
 
-def topological_order(models: dict[str, Model]) -> list[Model]:
-    """Models ordered so that inputs come first; ties by layer, then name (deterministic)."""
-    order: list[Model] = []
-    state: dict[str, str] = {}
-
-    def visit(name: str, path: tuple[str, ...]) -> None:
-        if state.get(name) == "done":
-            return
-        if state.get(name) == "visiting":
-            raise ValueError(f"model graph has a cycle: {' -> '.join(path + (name,))}")
-        if name not in models:
-            raise ValueError(f"model {path[-1]!r} reads {name!r}, which is neither a model nor a raw source")
-        state[name] = "visiting"
-        for upstream in sorted(models[name].model_inputs, key=lambda n: _sort_key(models, n)):
-            visit(upstream, path + (name,))
-        state[name] = "done"
-        order.append(models[name])
-
-    for name in sorted(models, key=lambda n: _sort_key(models, n)):
-        visit(name, ())
-    return order
-
-
-def _sort_key(models: dict[str, Model], name: str) -> tuple[int, str]:
-    m = models.get(name)
-    return (LAYER_ORDER.index(m.layer) if m else -1, name)
-
-
-def downstream(models: dict[str, Model], name: str) -> set[str]:
-    """``name`` and every model that reads it, directly or not."""
-    found = {name}
-    changed = True
-    while changed:
-        changed = False
-        for m in models.values():
-            if m.name not in found and found.intersection(m.model_inputs):
-                found.add(m.name)
-                changed = True
-    return found
-
-
 def select_models(
-    models: dict[str, Model], layer: str = "all", select: Iterable[str] = ()
+    models: dict[str, Model], layer: str = "all", select: Iterable[str] = (), exclude: Iterable[str] = ()
 ) -> list[Model]:
     """The models a run builds, in build order.
 
-    ``layer`` is ``staging``, ``core``, ``marts`` or ``all``; ``select`` holds model
-    names, where ``NAME+`` adds everything downstream of NAME. With both, a model
-    must match both.
+    ``layer`` is ``staging``, ``core``, ``marts`` or ``all``; ``select`` and
+    ``exclude`` hold selectors in dbt's syntax (``NAME``, ``+NAME``, ``NAME+``,
+    ``+NAME+``; see :mod:`novacrm_spark.selection`). With a layer and a
+    selection, a model must match both.
     """
-    if layer != "all" and layer not in LAYER_ORDER:
-        raise SelectionError(f"--layer must be one of staging, core, marts, all; got {layer!r}")
-    chosen = {n for n, m in models.items() if layer == "all" or m.layer == layer}
-    selectors = list(select)
-    if selectors:
-        picked: set[str] = set()
-        for selector in selectors:
-            base = selector.rstrip("+")
-            if base not in models:
-                raise SelectionError(f"--select {selector!r}: no model named {base!r}; known: {', '.join(sorted(models))}")
-            picked |= downstream(models, base) if selector.endswith("+") else {base}
-        chosen &= picked
-    return [m for m in topological_order(models) if m.name in chosen]
+    return [models[name] for name in resolve(models, layer, list(select), list(exclude))]

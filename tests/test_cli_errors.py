@@ -115,6 +115,8 @@ def test_a_bad_config_file_is_one_line_naming_the_setting(tmp_path, yaml_text, m
         (["show", "staging/../../etc"], "error: table must be NAME or LAYER.NAME with LAYER one of staging, core, "
                                         "marts, quarantine; got 'staging/../../etc'"),
         (["show", "nope"], "error: no model named 'nope'; use LAYER.NAME for quarantine tables"),
+        (["run", "--select", "fct_revnue+"], "error: --select 'fct_revnue+': no model named 'fct_revnue'; "
+                                             "did you mean fct_revenue or fct_usage?"),
     ],
 )
 def test_bad_arguments_are_one_line(tmp_path, args, message):

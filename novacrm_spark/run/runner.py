@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -251,23 +251,35 @@ class Runner:
         return len(writes)
 
 
+def chosen_models(layer: str = "all", select: Iterable[str] = (), exclude: Iterable[str] = (),
+                  models: Sequence[str] | None = None) -> list[Model]:
+    """The registry's models a run builds, in build order: ``models`` by name when given, else the selection's."""
+    if models is None:
+        return select_models(all_models(), layer, select, exclude)
+    return select_models(all_models(), "all", list(models)) if models else []  # each name selects itself
+
+
 def run_pipeline(
     spark: SparkSession, settings: Settings, layer: str = "all", select: Iterable[str] = (),
     progress: Progress = print, loaded_at: dt.datetime | None = None, contracts: Contracts | None = None,
-    incremental: bool = False, run_id: str | None = None,
+    incremental: bool = False, run_id: str | None = None, exclude: Iterable[str] = (),
+    models: Sequence[str] | None = None,
 ) -> RunResult:
     """Build the selected models into ``settings.warehouse`` and report how it went.
 
+    ``layer``, ``select`` and ``exclude`` choose the models (see
+    :func:`~novacrm_spark.registry.select_models`), unless ``models`` names them
+    already (the CLI resolves the selection before Spark starts).
     ``incremental`` reads only the raw usage files after the recorded watermark
     and replaces only the event months they touch (see :mod:`novacrm_spark.run.incremental`).
     """
+    selection = chosen_models(layer, select, exclude, models)  # before the store opens
     loaded_at = loaded_at or start_timestamp()
     keep_observed_metrics(spark)
     store = open_store(spark, settings.warehouse, settings.engine)
     recover(store, progress)  # a run killed while publishing: roll it forward or back first
     increment = UsageIncrement.start(store, settings.warehouse, progress) if incremental else None
     runner = Runner(spark, settings, store, loaded_at, progress, contracts, increment)
-    selection = select_models(runner.models, layer, select)
     run_id = run_id or new_run_id(loaded_at)
     progress(f"Run {run_id}: {len(selection)} model(s), engine {store.engine}, "
              f"input {settings.input_dir}, warehouse {settings.warehouse}")
