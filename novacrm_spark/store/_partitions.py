@@ -68,6 +68,7 @@ class WrittenFile:
     num_records: int
     modification_time: int  # milliseconds since the epoch
     partition_values: dict[str, str | None]
+    stats: str  # the add action's statistics, JSON (see _stats)
 
 
 def parse_partition_dir(relative_dir: str, columns: Sequence[str]) -> dict[str, str | None]:
@@ -95,9 +96,11 @@ def adopt_spark_output(root: str, scratch: str, write_id: str, columns: Sequence
     partitioned) plus bookkeeping (``_SUCCESS``, ``.crc``). Each data file is
     renamed to ``<col=value/>part-<write_id>-<Spark's name>`` so an aborted write
     can be found and removed; empty files are dropped. Only file metadata is read
-    (the Parquet footer's row count). The scratch folder is removed.
+    (the Parquet footer: row count and column statistics). The scratch folder is removed.
     """
     import pyarrow.parquet as pq
+
+    from novacrm_spark.store._stats import file_stats
 
     files = []
     for folder, _dirs, names in os.walk(scratch):
@@ -107,7 +110,8 @@ def adopt_spark_output(root: str, scratch: str, write_id: str, columns: Sequence
             if not name.endswith(".parquet") or name.startswith((".", "_")):
                 continue
             source = os.path.join(folder, name)
-            rows = pq.read_metadata(source).num_rows
+            footer = pq.read_metadata(source)
+            rows = footer.num_rows
             if rows == 0:
                 continue  # Spark writes a schema-only file for an empty result; the log needs none
             relative = os.path.join(relative_dir, f"part-{write_id}-{name.removeprefix('part-')}")
@@ -115,9 +119,8 @@ def adopt_spark_output(root: str, scratch: str, write_id: str, columns: Sequence
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(source, target)
             stat = os.stat(target)
-            files.append(
-                WrittenFile(relative, stat.st_size, rows, int(stat.st_mtime * 1000), parse_partition_dir(relative_dir, columns))
-            )
+            files.append(WrittenFile(relative, stat.st_size, rows, int(stat.st_mtime * 1000),
+                                     parse_partition_dir(relative_dir, columns), file_stats(footer)))
     remove_scratch(root, scratch)
     return sorted(files, key=lambda f: f.path)
 

@@ -6,8 +6,9 @@ executors (no Python workers), into a scratch folder inside the table folder
 partitioned; the rows of a partition value are gathered first, so each
 partition gets one file, or a few when it is very large). The driver then
 moves the files into the table folder, reads only their footers (row
-counts; their sum must equal the rows the write produced, counted as it
-ran), turns them into Delta ``add`` actions and commits them in one
+counts, whose sum must equal the rows the write produced, counted as it
+ran; and each column's bounds and null count, see ``_stats``), turns
+them into Delta ``add`` actions with those statistics and commits them in one
 transaction with delta-rs, so a version appears whole or not at all. Files
 of a write that failed or was aborted are never referenced by the log, and
 are removed.
@@ -241,7 +242,7 @@ def _add_action(f: WrittenFile) -> AddAction:
         partition_values=f.partition_values,
         modification_time=f.modification_time,
         data_change=True,
-        stats=json.dumps({"numRecords": f.num_records}),
+        stats=f.stats,  # numRecords, and each column's bounds and null count from the footer
     )
 
 
