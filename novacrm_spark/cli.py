@@ -4,6 +4,7 @@ Examples::
 
     novacrm run --layer all --as-of 2025-01-31
     novacrm run --select fct_revenue+        # a model and everything downstream
+    novacrm run --log-format json            # one JSON object a line per event, for schedulers
     novacrm ls --select +churn_risk_view     # what a selection would build, in order
     novacrm show marts.churn_risk_view --limit 10
     novacrm generate --accounts 150 --seed 7 --out data/raw
@@ -36,13 +37,21 @@ class NovaCrmGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except NovaCrmError as exc:
-            fail(str(exc))
-        except OSError as exc:
-            problem = environment_problem(exc)
-            if problem is None:
+        except (NovaCrmError, OSError) as exc:
+            message = error_message(exc)
+            if message is None:
                 raise
-            fail(f"{exc.filename}: {problem}" if exc.filename else problem)
+            fail(message)
+
+
+def error_message(exc: BaseException) -> str | None:
+    """The one line an expected error prints after ``error:``; None for any other exception (a bug)."""
+    if isinstance(exc, NovaCrmError):
+        return str(exc)
+    problem = environment_problem(exc) if isinstance(exc, OSError) else None
+    if problem is None:
+        return None
+    return f"{exc.filename}: {problem}" if exc.filename else problem
 
 
 def fail(message: str) -> None:
@@ -80,7 +89,17 @@ def main() -> None:
     help="Build up to N models at the same time once their inputs are staged (setting parallel_models; "
     "default 3). 1 builds them one after the other.",
 )
-def run(common, layer, select, exclude, as_of_date, input_dir, incremental, parallel_models) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="NOVACRM_LOG_FORMAT",
+    help="text: progress lines (a START and an END line per model). json: only one JSON object a line on "
+    "stdout, per event: run_start, model_start, model_end, run_end, message, error (docs/run_results.md). "
+    "Also $NOVACRM_LOG_FORMAT.",
+)
+def run(common, layer, select, exclude, as_of_date, input_dir, incremental, parallel_models, log_format) -> None:
     """Build tables: read, transform, check, then publish each one atomically.
 
     A model whose error-level checks fail is not published (readers keep the
@@ -88,6 +107,23 @@ def run(common, layer, select, exclude, as_of_date, input_dir, incremental, para
     when any model failed. `novacrm ls` with the same --layer, --select and
     --exclude lists the models a run builds.
     """
+    from novacrm_spark.run.log import run_log
+    from novacrm_spark.run.results import utc_now
+
+    started_at, log = utc_now(), run_log(log_format, click.echo)
+    try:
+        ok = run_logged(log, started_at, common, layer, select, exclude, as_of_date, input_dir, incremental,
+                        parallel_models)
+    except Exception as exc:  # an error event too (JSON); stderr still gets the error: line, or the traceback
+        log.error(error_message(exc) or f"unexpected {type(exc).__name__}; its traceback is on stderr")
+        raise
+    if not ok:
+        sys.exit(1)
+
+
+def run_logged(log, started_at, common, layer, select, exclude, as_of_date, input_dir, incremental,
+               parallel_models) -> bool:
+    """``novacrm run`` itself, told through ``log``; True when every model passed (or nothing was selected)."""
     # Settings and the selection first: a mistake in either is reported before Spark starts.
     settings = make_settings(
         common,
@@ -97,8 +133,8 @@ def run(common, layer, select, exclude, as_of_date, input_dir, incremental, para
     )
     models = resolve(model_graph(), layer, select, exclude)
     if not models:
-        click.echo("Nothing to run: the selection matches no model (novacrm ls shows what a selection matches)")
-        return
+        log.message("Nothing to run: the selection matches no model (novacrm ls shows what a selection matches)")
+        return True
 
     from novacrm_spark.run.lock import lock_path, run_lock
     from novacrm_spark.run.orphans import remove_orphans
@@ -107,20 +143,19 @@ def run(common, layer, select, exclude, as_of_date, input_dir, incremental, para
     from novacrm_spark.session import build_spark_session
 
     loaded_at = start_timestamp()
-    run_id = new_run_id(loaded_at)
+    log.run_id = run_id = new_run_id(loaded_at)
     # The run lock comes before Spark starts: a second run on this warehouse fails at once.
     with warehouse_errors(settings.warehouse), run_lock(settings.warehouse, run_id, f"{loaded_at:%Y-%m-%dT%H:%M:%S}Z") as stale:
         if stale is not None:
-            click.echo(f"Took over the run lock of {stale}, which ended without finishing")
+            log.message(f"Took over the run lock of {stale}, which ended without finishing")
         if lock_path(settings.warehouse) is not None and (removed := remove_orphans(settings.warehouse)):
-            click.echo(f"Removed {removed} file(s) or folder(s) that unfinished runs left in table folders")
+            log.message(f"Removed {removed} file(s) or folder(s) that unfinished runs left in table folders")
         spark = build_spark_session(settings, common.verbose)
         result = run_pipeline(
-            spark, settings, models=models, progress=click.echo, incremental=incremental,
-            loaded_at=loaded_at, run_id=run_id,
+            spark, settings, models=models, log=log, incremental=incremental, loaded_at=loaded_at,
+            run_id=run_id, started_at=started_at, layer=layer, select=select, exclude=exclude,
         )  # fmt: skip
-    if not result.ok:
-        sys.exit(1)
+    return result.ok
 
 
 @main.command("ls")

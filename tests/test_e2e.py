@@ -6,6 +6,7 @@ Delta tables with the independent ``deltalake`` reader.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -54,9 +55,9 @@ def generated(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two_runs(generated, tmp_path_factory):
-    """Two full builds of the same input into two warehouses, the second one --verbose."""
+    """Two full builds of the same input into two warehouses, the second one --verbose with JSON logs."""
     warehouses = []
-    for attempt, flags in (("first", []), ("second", ["--verbose"])):
+    for attempt, flags in (("first", []), ("second", ["--verbose", "--log-format", "json"])):
         warehouse = tmp_path_factory.mktemp(attempt) / "wh"
         done = run(CLI + ["run", "--input", str(generated), "--warehouse", str(warehouse), "--as-of", "2025-01-31",
                           *flags])
@@ -81,10 +82,38 @@ def test_cli_builds_all_sixteen_tables(two_runs):
     warehouse, stdout, _ = two_runs[0]
     assert stdout.strip().splitlines()[-1].startswith("Done. PASS=")
     assert "ERROR=0" in stdout and "SKIP=0" in stdout
+    lines = stdout.splitlines()
     for name, model in all_models().items():
         assert DeltaTable.is_deltatable(str(warehouse / model.layer / name)), name
-        assert f"{model.layer}.{name}" in stdout, "one progress line per model"
+        [start] = [line for line in lines if line.endswith(f" START {model.layer}.{name}")]
+        [end] = [line for line in lines if f" END   {model.layer}.{name} " in line]
+        assert end.startswith(start.split(" START ")[0]) and lines.index(start) < lines.index(end), name
     assert len(all_models()) == 16
+
+
+def test_json_logs_tell_every_model_start_and_end_and_nothing_else(two_runs):
+    warehouse, stdout, _ = two_runs[1]
+    events = [json.loads(line) for line in stdout.splitlines()]  # every stdout line is one JSON object
+
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "run_end" and kinds.count("run_start") == 1 and "error" not in kinds
+    run_id = events[kinds.index("run_start")]["run_id"]
+    assert all(e["run_id"] == run_id and e["ts"].endswith("Z") for e in events)
+    starts = {e["model"]: e for e in events if e["event"] == "model_start"}
+    ends = {e["model"]: e for e in events if e["event"] == "model_end"}
+    assert set(starts) == set(ends) == set(all_models()) and len(ends) == kinds.count("model_end")
+    for name, end in ends.items():
+        assert events.index(starts[name]) < events.index(end) and starts[name]["index"] == end["index"], name
+    assert sorted(e["index"] for e in starts.values()) == list(range(1, 17))
+    results = json.loads((warehouse / "_runs" / run_id / "run_results.json").read_text(encoding="utf-8"))
+    run_end = events[-1]
+    assert run_end["ok"] is True and run_end["summary"] == results["summary"]
+    assert run_end["summary"]["pass"] + run_end["summary"]["warn"] == 16
+    assert run_end["elapsed_seconds"] == results["elapsed_seconds"]
+    for model in results["models"]:
+        assert (model["started_at"], model["finished_at"]) == (starts[model["name"]]["ts"], ends[model["name"]]["ts"])
+        assert ends[model["name"]]["rows"] == model["rows"]
+    assert (results["args"]["as_of_date"], results["args"]["warehouse"]) == ("2025-01-31", str(warehouse))
 
 
 def test_keys_are_unique_and_not_null(two_runs):

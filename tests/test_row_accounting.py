@@ -105,7 +105,7 @@ def test_progress_lines_and_run_results_carry_the_same_counts(dirty_run):
     for model, entry in zip(result.models, payload["models"]):
         counts = entry["quarantine"]
         assert counts == model.quarantine
-        line = next(text for text in lines if f"staging.{model.name} " in text)
+        line = next(text for text in lines if f" END   staging.{model.name} " in text)
         assert (f"(file rows {counts['source_rows']:,} = {counts['staged_rows']:,} staged + "
                 f"{counts['rows']:,} quarantined + {counts['collapsed_rows']:,} identical copies collapsed; ") in line
 

@@ -95,12 +95,47 @@ def test_model_entries_hold_status_rows_seconds_checks_and_quarantine(good_run):
 
 def test_the_progress_line_accounts_for_every_row_of_the_file(good_run):
     _root, _settings, _result, lines, _payload = good_run
-    invoices = next(line for line in lines if "staging.stg_invoices" in line)
+    invoices = next(line for line in lines if " END   staging.stg_invoices " in line)
     assert invoices.endswith(
         "(file rows 4 = 2 staged + 1 quarantined + 1 identical copies collapsed; quarantined: unknown account_id 1)"
     )
-    accounts = next(line for line in lines if "staging.stg_accounts" in line)
+    accounts = next(line for line in lines if " END   staging.stg_accounts " in line)
     assert accounts.endswith("(file rows 2 = 2 staged + 0 quarantined + 0 identical copies collapsed)")
+
+
+def test_each_model_has_a_start_line_then_an_end_line_with_the_same_number(good_run):
+    _root, _settings, _result, lines, _payload = good_run
+    starts = [line for line in lines if " START " in line]
+    ends = [line for line in lines if " END " in line]
+
+    assert sorted(line.split(" START ")[1] for line in starts) == ["staging.stg_accounts", "staging.stg_invoices"]
+    for start in starts:
+        number, label = start.split(" START ")
+        end = next(line for line in ends if line.startswith(f"{number} END   {label} "))
+        assert lines.index(start) < lines.index(end)
+    assert len(ends) == 2
+
+
+def test_run_results_carry_the_schema_version_timings_and_arguments(good_run):
+    root, _settings, _result, _lines, payload = good_run
+
+    def moment(text: str) -> dt.datetime:
+        assert text.endswith("Z") and len(text) == len("2025-02-01T06:00:00.000Z"), text
+        return dt.datetime.fromisoformat(text[:-1])
+
+    assert payload["schema_version"] == "1"
+    started, finished = moment(payload["started_at"]), moment(payload["finished_at"])
+    for model in payload["models"]:
+        assert started <= moment(model["started_at"]) <= moment(model["finished_at"]) <= finished, model["name"]
+        span = (moment(model["finished_at"]) - moment(model["started_at"])).total_seconds()
+        assert model["seconds"] <= span + 0.02, model["name"]
+    assert payload["elapsed_seconds"] == pytest.approx((finished - started).total_seconds(), abs=0.011)
+    assert payload["args"] == {
+        "layer": "all", "select": ["stg_accounts", "stg_invoices"], "exclude": [], "incremental": False,
+        "as_of_date": "2025-01-31", "engine": "embedded", "input_dir": str(root), "warehouse": str(root / "warehouse"),
+        "master": "local[2]", "remote": None, "parallel_models": 3, "shuffle_partitions": 2,
+        "max_quarantine_fraction": 0.5,
+    }
 
 
 def test_the_run_ends_with_checks_publish_and_summary_lines(good_run):

@@ -133,3 +133,21 @@ def test_a_crash_discards_the_outcomes_of_nodes_still_running_and_propagates():
     assert interrupted == [True]
     assert recorder.outcomes["slow"].discarded
     assert ("start", "later") not in recorder.events  # nothing new starts after a crash
+
+
+def test_on_start_announces_each_built_node_from_the_calling_thread_before_it_starts():
+    recorder = Recorder(fail={"a"})
+    announced: list[tuple[str, bool, bool]] = []  # name, already started?, on the calling thread?
+
+    def on_start(name: str) -> None:
+        with recorder.lock:
+            announced.append((name, ("start", name) in recorder.events, threading.current_thread() is caller))
+
+    caller = threading.current_thread()
+    outcomes = run_graph(DAG, recorder.build, failed=lambda o: o.status != "pass",
+                         skip=lambda name: Outcome(name, "skipped"), workers=2, on_start=on_start)
+
+    # c and d were skipped (a failed): never announced, never built.
+    assert sorted(name for name, _, _ in announced) == ["a", "b", "e"] == sorted(recorder.starts())
+    assert all(not started and on_caller for _, started, on_caller in announced)
+    assert {n for n, o in outcomes.items() if o.status == "skipped"} == {"c", "d"}

@@ -168,7 +168,7 @@ def test_below_the_threshold_bad_rows_are_quarantined_with_their_reason_and_publ
     result, lines = run(spark, folder, tmp_path / "warehouse", max_quarantine_fraction=0.5)
 
     assert result.ok
-    invoices_line = next(line for line in lines if "staging.stg_invoices" in line)
+    invoices_line = next(line for line in lines if " END   staging.stg_invoices " in line)
     assert invoices_line.endswith(
         "(file rows 3 = 2 staged + 1 quarantined + 0 identical copies collapsed; quarantined: unknown account_id 1)"
     )

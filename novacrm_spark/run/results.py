@@ -1,5 +1,8 @@
 """What a run reports: each model's result, the run's, the progress lines and run_results.json.
 
+docs/run_results.md describes run_results.json field by field; :data:`SCHEMA_VERSION`
+changes when a field is removed or changes meaning (not when one is added).
+
 Example::
 
     >>> result = ModelResult("stg_accounts", "staging", "pass", rows=150, seconds=1.2)
@@ -14,14 +17,17 @@ import json
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from novacrm_spark.config import Settings
+from novacrm_spark.config import Settings, remote_url
 from novacrm_spark.paths import is_local, local_path
-from novacrm_spark.quality.checks import CheckResult
+
+if TYPE_CHECKING:  # this module needs no pyspark: the CLI's JSON log imports it before Spark starts
+    from novacrm_spark.quality.checks import CheckResult
 
 Progress = Callable[[str], None]
 STATUSES = ("pass", "warn", "error", "skipped")
+SCHEMA_VERSION = "1"
 
 
 @dataclass
@@ -31,6 +37,8 @@ class ModelResult:
     status: str  # pass | warn | error | skipped
     rows: int | None = None
     seconds: float = 0.0
+    started_at: str | None = None  # UTC, ISO 8601 (see :func:`iso`); None for a skipped model
+    finished_at: str | None = None
     version: int | None = None
     published: bool = False
     inputs: list[str] = field(default_factory=list)
@@ -50,6 +58,11 @@ class ModelResult:
     def failed(self) -> bool:
         return self.status in ("error", "skipped")
 
+    def stamp(self, started: dt.datetime | None, finished: dt.datetime) -> None:
+        """When it started and finished building (wall clock); a model that never started keeps None."""
+        if started is not None:
+            self.started_at, self.finished_at = iso(started), iso(finished)
+
 
 @dataclass
 class RunResult:
@@ -62,6 +75,11 @@ class RunResult:
     results_path: str | None = None
     # Raw usage files: the watermark before and after this run, and the files read.
     watermark: dict[str, Any] | None = None
+    # Wall clock, UTC ISO 8601: when the command began (before Spark starts) and when the run ended.
+    started_at: str | None = None
+    finished_at: str | None = None
+    elapsed_seconds: float | None = None
+    args: dict[str, Any] = field(default_factory=dict)  # see :func:`invocation_args`
 
     @property
     def ok(self) -> bool:
@@ -72,6 +90,20 @@ class RunResult:
 
     def check_count(self, status: str | None = None) -> int:
         return sum(1 for m in self.models for c in m.checks if status is None or c["status"] == status)
+
+    def counts(self) -> dict[str, int]:
+        """Models by status, their total, and the checks run, failed and warned."""
+        return {
+            **{s: self.count(s) for s in STATUSES},
+            "total": len(self.models),
+            "checks": self.check_count(),
+            "checks_failed": self.check_count("error"),
+            "checks_warned": self.check_count("warn"),
+        }
+
+    def stamp(self, started: dt.datetime, finished: dt.datetime) -> None:
+        self.started_at, self.finished_at = iso(started), iso(finished)
+        self.elapsed_seconds = round((finished - started).total_seconds(), 2)
 
     def checks_line(self) -> str:
         return f"Checks: {self.check_count()} run, {self.check_count('error')} failed, {self.check_count('warn')} warned"
@@ -89,8 +121,22 @@ class RunResult:
 
 
 def start_timestamp() -> dt.datetime:
-    """The run's single start timestamp (naive UTC): the only wall-clock value a run uses."""
+    """The run's single start timestamp (naive UTC): the only wall-clock value its tables hold.
+
+    (Logs and run_results.json also say when each model started and finished: see :func:`utc_now`.)
+    """
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def iso(moment: dt.datetime) -> str:
+    """``2025-02-01T06:00:00.123Z``: UTC to the millisecond (a naive ``moment`` is taken as UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def new_run_id(loaded_at: dt.datetime) -> str:
@@ -130,10 +176,41 @@ def write_run_results(result: RunResult, settings: Settings, warehouse: str) -> 
     return path
 
 
-def run_results_payload(result: RunResult, settings: Settings) -> dict[str, Any]:
-    """What run_results.json holds: the run, its inputs, a summary, and every model with its checks."""
+def invocation_args(settings: Settings, layer: str = "all", select: Iterable[str] = (), exclude: Iterable[str] = (),
+                    incremental: bool = False) -> dict[str, Any]:
+    """The invocation's arguments as resolved (file < environment < flags), to rerun it or tell runs apart.
+
+    Never a secret: ``spark_conf`` (it may hold storage keys) is left out, and of a
+    Spark Connect URL only ``sc://host:port`` is kept (its user and parameters may hold a token).
+    """
+    as_of_date = settings.as_of_date.isoformat() if settings.as_of_date else None
     return {
+        "layer": layer, "select": list(select), "exclude": list(exclude), "incremental": incremental,
+        "as_of_date": as_of_date, "engine": settings.engine, "input_dir": settings.input_dir,
+        "warehouse": settings.warehouse, "master": settings.master, "remote": server_only(remote_url(settings)),
+        "parallel_models": settings.parallel_models, "shuffle_partitions": settings.shuffle_partitions,
+        "max_quarantine_fraction": settings.max_quarantine_fraction,
+    }
+
+
+def server_only(url: str | None) -> str | None:
+    """``sc://user:token@host:15002/;token=x`` -> ``sc://host:15002`` (``local``, with no ``://``, stays)."""
+    if url is None or "://" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    authority = rest.partition("/")[0].partition(";")[0]  # sc://host;token=x is no URL, but keep no token
+    return f"{scheme}://{authority.rpartition('@')[2]}"
+
+
+def run_results_payload(result: RunResult, settings: Settings) -> dict[str, Any]:
+    """What run_results.json holds: the run, its invocation, inputs, a summary, and every model with its checks."""
+    return {
+        "schema_version": SCHEMA_VERSION,
         "run_id": result.run_id,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "elapsed_seconds": result.elapsed_seconds,
+        "args": result.args,
         "as_of_date": result.as_of_date.isoformat() if result.as_of_date else None,
         "engine": result.engine,
         "input_dir": settings.input_dir,
@@ -143,12 +220,6 @@ def run_results_payload(result: RunResult, settings: Settings) -> dict[str, Any]
         "ok": result.ok,
         "published_tables": result.published,
         "watermark": result.watermark,
-        "summary": {
-            **{s: result.count(s) for s in STATUSES},
-            "total": len(result.models),
-            "checks": result.check_count(),
-            "checks_failed": result.check_count("error"),
-            "checks_warned": result.check_count("warn"),
-        },
+        "summary": result.counts(),
         "models": [asdict(m) for m in result.models],
     }

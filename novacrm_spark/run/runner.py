@@ -40,9 +40,10 @@ from novacrm_spark.run import audit
 from novacrm_spark.run.audit import Built
 from novacrm_spark.run.incremental import UsageIncrement, record_watermark
 from novacrm_spark.run.inputs import RunInputs
+from novacrm_spark.run.log import RunLog, TextLog
 from novacrm_spark.run.publish import publish_run, recover
-from novacrm_spark.run.results import ModelResult, Progress, RunResult, check_lines, model_line, new_run_id
-from novacrm_spark.run.results import start_timestamp, write_run_results
+from novacrm_spark.run.results import ModelResult, Progress, RunResult, check_lines, invocation_args, new_run_id
+from novacrm_spark.run.results import start_timestamp, utc_now, write_run_results
 from novacrm_spark.run.schedule import Node, run_graph
 from novacrm_spark.store import TableStore, open_store
 from novacrm_spark.store.manifest import PublishedTables
@@ -54,10 +55,12 @@ class Runner:
     """Builds models against one store for one run; see :func:`run_pipeline`."""
 
     def __init__(self, spark: SparkSession, settings: Settings, store: TableStore, loaded_at: dt.datetime,
-                 progress: Progress = print, contracts: Contracts | None = None,
+                 log: RunLog | None = None, contracts: Contracts | None = None,
                  increment: UsageIncrement | None = None) -> None:
         self.spark, self.settings, self.store, self.loaded_at = spark, settings, store, loaded_at
-        self.progress = progress
+        self.log = log or TextLog()
+        self.progress = self.log.message
+        self.began: dict[str, dt.datetime] = {}  # wall clock, as each model starts
         self.models = all_models()
         self.contracts = contracts or default_contracts()
         self.increment = increment
@@ -201,8 +204,11 @@ class Runner:
         if self.increment is not None:
             self.increment.check_selection({m.name for m in selection})
         inputs = self.inputs.check(selection, self.increment)
-        width = max(len(f"{m.layer}.{m.name}") for m in selection)
-        done: list[ModelResult] = []
+
+        def started(name: str) -> None:
+            if name in self.models:  # not the as-of date's derivation
+                self.began[name] = utc_now()
+                self.log.model_start(self.models[name].layer, name, self.began[name])
 
         def finished(name: str, built: Built) -> None:
             if built.result is None:
@@ -211,17 +217,14 @@ class Runner:
                 built.abort()  # never published, and nothing downstream will read it
             elif built.writes:
                 self.inputs.staged[name] = built.writes[0][1].dataframe
-            done.append(built.result)
-            label = f"{built.result.layer}.{name}"
-            self.progress(f"[{len(done):>2}/{len(selection)}] {label:<{width}}  {model_line(built.result)}")
-            for line in check_lines(built.checks):
-                self.progress(f"      {line}")
+            built.result.stamp(self.began.get(name), utc_now())
+            self.log.model_end(built.result, check_lines(built.checks))
 
         outcomes = run_graph(
             self.nodes(selection), self.build, failed=lambda b: b.failed, workers=self.settings.parallel_models,
             skip=lambda name: Built(ModelResult(name, self.models[name].layer, "skipped",
                                                 message="an upstream model failed")),
-            on_finish=finished, discard=Built.abort, interrupt=self.spark.interruptAll,
+            on_start=started, on_finish=finished, discard=Built.abort, interrupt=self.spark.interruptAll,
         )
         built = [outcomes[m.name] for m in selection]
         published = self.finish(built, ok=not any(b.failed for b in built), run_id=run_id)
@@ -263,31 +266,31 @@ def run_pipeline(
     spark: SparkSession, settings: Settings, layer: str = "all", select: Iterable[str] = (),
     progress: Progress = print, loaded_at: dt.datetime | None = None, contracts: Contracts | None = None,
     incremental: bool = False, run_id: str | None = None, exclude: Iterable[str] = (),
-    models: Sequence[str] | None = None,
+    models: Sequence[str] | None = None, log: RunLog | None = None, started_at: dt.datetime | None = None,
 ) -> RunResult:
     """Build the selected models into ``settings.warehouse`` and report how it went.
 
     ``layer``, ``select`` and ``exclude`` choose the models (see
     :func:`~novacrm_spark.registry.select_models`), unless ``models`` names them
-    already (the CLI resolves the selection before Spark starts).
+    already (the CLI resolves the selection before Spark starts; its selectors still go to ``args``).
     ``incremental`` reads only the raw usage files after the recorded watermark
     and replaces only the event months they touch (see :mod:`novacrm_spark.run.incremental`).
+    ``log`` tells the run (default: lines to ``progress``); ``started_at`` is when the command began.
     """
+    started_at = started_at or utc_now()
     selection = chosen_models(layer, select, exclude, models)  # before the store opens
     loaded_at = loaded_at or start_timestamp()
+    log = log or TextLog(progress)
     keep_observed_metrics(spark)
     store = open_store(spark, settings.warehouse, settings.engine)
-    recover(store, progress)  # a run killed while publishing: roll it forward or back first
-    increment = UsageIncrement.start(store, settings.warehouse, progress) if incremental else None
-    runner = Runner(spark, settings, store, loaded_at, progress, contracts, increment)
+    recover(store, log.message)  # a run killed while publishing: roll it forward or back first
+    increment = UsageIncrement.start(store, settings.warehouse, log.message) if incremental else None
+    runner = Runner(spark, settings, store, loaded_at, log, contracts, increment)
     run_id = run_id or new_run_id(loaded_at)
-    progress(f"Run {run_id}: {len(selection)} model(s), engine {store.engine}, "
-             f"input {settings.input_dir}, warehouse {settings.warehouse}")
+    log.run_start(run_id, selection, store.engine, settings, incremental)
     result = runner.run(selection, run_id)
+    result.args = invocation_args(settings, layer, select, exclude, incremental)
+    result.stamp(started_at, utc_now())
     result.results_path = write_run_results(result, settings, settings.warehouse)
-    progress(result.checks_line())
-    progress(result.publish_line())
-    if result.results_path:
-        progress(f"Run results: {result.results_path}")
-    progress(result.summary())
+    log.run_end(result)
     return result

@@ -62,6 +62,7 @@ class _Graph(Generic[T]):
     build: Callable[[str], T]
     failed: Callable[[T], bool]
     skip: Callable[[str], T]
+    on_start: Callable[[str], None]
     on_finish: Callable[[str, T], None]
     discard: Callable[[T], None]
     workers: int
@@ -99,6 +100,7 @@ class _Graph(Generic[T]):
                 self.finish(node.name, self.skip(node.name))
                 skipped = True
             elif len(running) < self.workers:
+                self.on_start(node.name)
                 running[pool.submit(self.build, node.name)] = node
             else:
                 continue
@@ -128,15 +130,18 @@ def run_graph(
     failed: Callable[[T], bool],
     skip: Callable[[str], T],
     workers: int = 1,
+    on_start: Callable[[str], None] = lambda name: None,
     on_finish: Callable[[str, T], None] = lambda name, outcome: None,
     discard: Callable[[T], None] = lambda outcome: None,
     interrupt: Callable[[], None] = lambda: None,
 ) -> dict[str, T]:
     """Build every node of a topologically ordered graph, up to ``workers`` at a time.
 
-    ``on_finish`` sees each outcome as it comes (skips included). When a build
+    ``on_start`` is told each node about to be built (never a skipped one), and
+    ``on_finish`` sees each outcome as it comes (skips included); both are
+    called from the calling thread, never from a build's. When a build
     raises, nothing new starts, ``interrupt`` is called if others still run,
     their outcomes go to ``discard``, and the exception propagates.
     """
-    graph = _Graph(nodes, build, failed, skip, on_finish, discard, workers)
+    graph = _Graph(nodes, build, failed, skip, on_start, on_finish, discard, workers)
     return graph.run(interrupt)
