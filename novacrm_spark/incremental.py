@@ -15,8 +15,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
@@ -25,7 +23,6 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.bookkeeping import COLLAPSED
 from novacrm_spark.columns import parse_timestamp
-from novacrm_spark.paths import is_local, local_path
 from novacrm_spark.sources import RawFile
 
 PARTITION_COLUMN = "event_month"
@@ -36,7 +33,6 @@ USAGE_SOURCE = "usage_events"
 # derived columns follow from these; _loaded_at is when, not what).
 EVENT_COLUMNS = ("event_id", "account_id", "user_id", "event_name", "event_timestamp")
 CONFLICT_REASON = "conflicting duplicate event_id"
-STATE_FILE = os.path.join("_state", "usage_watermark.json")
 
 
 @dataclass(frozen=True, order=True)
@@ -65,41 +61,6 @@ def newer_files(files: Iterable[RawFile], watermark: Watermark | None) -> list[R
     chosen = [f for f in files if watermark is None or (f.modification_time, f.name) > (
         watermark.modification_time, watermark.name)]
     return sorted(chosen)
-
-
-def read_watermark(warehouse: str) -> Watermark | None:
-    """The watermark the last published run recorded, or None (local warehouses only)."""
-    path = _state_path(warehouse)
-    if path is None or not os.path.isfile(path):
-        return None
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
-    return Watermark(int(data["modification_time"]), str(data["name"]))
-
-
-def write_watermark(warehouse: str, watermark: Watermark) -> None:
-    """Record the watermark atomically (write a temporary file, then rename it over the old one)."""
-    path = _state_path(warehouse)
-    if path is None:
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(watermark.as_dict(), handle)
-    os.replace(temporary, path)
-
-
-def clear_watermark(warehouse: str) -> None:
-    """Forget the watermark: the next ``--incremental`` run builds the usage tables in full."""
-    path = _state_path(warehouse)
-    if path is not None and os.path.isfile(path):
-        os.remove(path)
-
-
-def _state_path(warehouse: str) -> str | None:
-    if not is_local(warehouse):
-        return None
-    return os.path.join(local_path(warehouse), STATE_FILE)
 
 
 def with_event_month(df: DataFrame, date_column: str = "event_date") -> DataFrame:

@@ -24,10 +24,12 @@ from pyspark.sql import functions as F
 from novacrm_spark.config import Settings
 from novacrm_spark.datagen import GeneratorConfig, generate
 from novacrm_spark.errors import InputFileError
-from novacrm_spark.incremental import CONFLICT_REASON, STATE_FILE, Watermark, merge_new_events, newer_files
+from novacrm_spark.incremental import CONFLICT_REASON, Watermark, merge_new_events, newer_files
 from novacrm_spark.run.runner import run_pipeline
 from novacrm_spark.sources import SOURCES, RawFile
+from novacrm_spark.run.watermark import read_watermark
 from novacrm_spark.store import open_store
+from novacrm_spark.store.manifest import PublishedTables
 
 AS_OF = dt.date(2025, 1, 2)
 LOADED_AT = dt.datetime(2025, 1, 3, 6, 0, 0)
@@ -92,8 +94,10 @@ def versions(spark, warehouse) -> dict[str, int | None]:
     return {f"{layer}.{name}": store.version(layer, name) for layer, name in COMPARED}
 
 
-def watermark_file(warehouse: Path) -> dict:
-    return json.loads((warehouse / STATE_FILE).read_text(encoding="utf-8"))
+def watermark_of(spark, warehouse: Path) -> dict | None:
+    """The watermark the next run starts from: the table _meta/usage_watermark as the run manifest pins it."""
+    mark = read_watermark(PublishedTables(open_store(spark, str(warehouse), "embedded")))
+    return mark.as_dict() if mark is not None else None
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +120,12 @@ def day_by_day(spark, tmp_path_factory):
 
     warehouse = root / "incremental_wh"
     runs = [run(spark, feed, warehouse)]  # the first build is a full one and records the watermark
-    watermarks = [watermark_file(warehouse)]
+    watermarks = [watermark_of(spark, warehouse)]
     for order, day in enumerate(days, start=1):
         shutil.move(staging / f"{day}.csv", usage / f"{day}.csv")
         arrive(usage / f"{day}.csv", order)
         runs.append(run(spark, feed, warehouse, incremental=True, select=USAGE_SELECTION))
-        watermarks.append(watermark_file(warehouse))
+        watermarks.append(watermark_of(spark, warehouse))
 
     full_warehouse = root / "full_wh"
     full = run(spark, feed, full_warehouse)
@@ -193,14 +197,14 @@ def copy_of(day_by_day, tmp_path) -> tuple[Path, Path]:
 
 def test_a_new_file_with_a_bad_header_changes_nothing(spark, day_by_day, tmp_path):
     feed, warehouse = copy_of(day_by_day, tmp_path)
-    before, mark = versions(spark, warehouse), watermark_file(warehouse)
+    before, mark = versions(spark, warehouse), watermark_of(spark, warehouse)
     bad = feed / "raw_usage_events" / "2025-01-03.csv"
     bad.write_text("event_id,account_id,user,event_name,event_timestamp,properties\n", encoding="utf-8")
     arrive(bad, 10)
     with pytest.raises(InputFileError, match="2025-01-03.csv: missing column"):
         run(spark, feed, warehouse, incremental=True, select=USAGE_SELECTION)
     assert versions(spark, warehouse) == before
-    assert watermark_file(warehouse) == mark
+    assert watermark_of(spark, warehouse) == mark
 
 
 def conflicting_copy(day_by_day, feed: Path) -> tuple[list[str], Path]:
@@ -216,14 +220,14 @@ def conflicting_copy(day_by_day, feed: Path) -> tuple[list[str], Path]:
 
 def test_a_failed_check_from_a_conflicting_event_changes_nothing(spark, day_by_day, tmp_path):
     feed, warehouse = copy_of(day_by_day, tmp_path)
-    before, mark = versions(spark, warehouse), watermark_file(warehouse)
+    before, mark = versions(spark, warehouse), watermark_of(spark, warehouse)
     conflicting_copy(day_by_day, feed)
     result = run(spark, feed, warehouse, incremental=True, select=USAGE_SELECTION)
     assert not result.ok  # 1 of 1 new rows quarantined: over the 5% threshold
     stg = next(m for m in result.models if m.name == "stg_usage_events")
     assert stg.quarantine["by_reason"] == {CONFLICT_REASON: 1}
     assert versions(spark, warehouse) == before
-    assert watermark_file(warehouse) == mark
+    assert watermark_of(spark, warehouse) == mark
 
 
 def test_a_conflicting_event_is_quarantined_and_the_published_row_stays(spark, day_by_day, tmp_path):
@@ -237,16 +241,16 @@ def test_a_conflicting_event_is_quarantined_and_the_published_row_stays(spark, d
     assert sorted(map(tuple, after.drop("_loaded_at").collect())) == before_rows
     quarantined = table(spark, warehouse, "quarantine", "usage_events").where(F.col("event_id") == published[0])
     assert [(r.user_id, r.reason) for r in quarantined.collect()] == [("someone_else", CONFLICT_REASON)]
-    assert watermark_file(warehouse)["name"] == "2025-01-03.csv"
+    assert watermark_of(spark, warehouse)["name"] == "2025-01-03.csv"
 
 
 def test_an_incremental_run_without_new_files_publishes_nothing_new(spark, day_by_day, tmp_path):
     feed, warehouse = copy_of(day_by_day, tmp_path)
-    before, mark = versions(spark, warehouse), watermark_file(warehouse)
+    before, mark = versions(spark, warehouse), watermark_of(spark, warehouse)
     result = run(spark, feed, warehouse, incremental=True, select=["stg_usage_events", "fct_usage"])
     assert result.ok, result.summary()
     assert versions(spark, warehouse) == before
-    assert watermark_file(warehouse) == mark
+    assert watermark_of(spark, warehouse) == mark
 
 
 def test_a_staging_only_rebuild_clears_the_watermark_so_fct_usage_catches_up(spark, day_by_day, tmp_path):
@@ -260,13 +264,13 @@ def test_a_staging_only_rebuild_clears_the_watermark_so_fct_usage_catches_up(spa
 
     staging_only = run(spark, feed, warehouse, select=["stg_usage_events"])
     assert staging_only.ok, staging_only.summary()
-    assert not (warehouse / STATE_FILE).exists()  # fct_usage lags behind the published events
+    assert watermark_of(spark, warehouse) is None  # fct_usage lags behind the published events
     assert staging_only.watermark["watermark"] is None
 
     caught_up = run(spark, feed, warehouse, incremental=True, select=USAGE_SELECTION)
     assert caught_up.ok, caught_up.summary()
     assert caught_up.watermark["incremental"] is False  # built in full, as there was no watermark
-    assert watermark_file(warehouse)["name"] == "late.csv"
+    assert watermark_of(spark, warehouse)["name"] == "late.csv"
     events = table(spark, warehouse, "staging", "stg_usage_events").count()
     counted = table(spark, warehouse, "core", "fct_usage").agg(F.sum("total_events")).first()[0]
     assert counted == events == table(spark, day_by_day["full_warehouse"], "staging", "stg_usage_events").count() + 1

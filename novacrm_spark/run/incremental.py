@@ -9,7 +9,7 @@ day's events only). The pure pieces live in :mod:`novacrm_spark.incremental`.
 
 Example::
 
-    >>> increment = UsageIncrement.start(store, settings.warehouse, progress)
+    >>> increment = UsageIncrement.start(store, progress)
     >>> files = increment.select(all_usage_files)        # after the watermark
     >>> increment.builds("stg_usage_events")
     True
@@ -26,12 +26,15 @@ from pyspark.sql import DataFrame
 from novacrm_spark import incremental as inc
 from novacrm_spark.errors import SelectionError
 from novacrm_spark.run.results import Progress
+from novacrm_spark.run.watermark import LEGACY_FILE, read_watermark, remove_legacy_watermark, stage_watermark
+from novacrm_spark.run.watermark import TABLE as WATERMARK
 from novacrm_spark.sources import RawFile
-from novacrm_spark.store import TableStore
+from novacrm_spark.store import StagedWrite, TableStore
+from novacrm_spark.store.manifest import PublishedTables, Table
 
 EVENTS, FACT = "stg_usage_events", "fct_usage"
 
-def leaves_fact_behind(store: TableStore, names: set[str]) -> bool:
+def leaves_fact_behind(store: TableStore | PublishedTables, names: set[str]) -> bool:
     """True when ``names`` rebuild stg_usage_events but not the published fct_usage built from it."""
     return EVENTS in names and FACT not in names and store.exists("core", FACT)
 
@@ -45,8 +48,9 @@ class UsageIncrement:
     written: DataFrame | None = field(default=None, repr=False)  # the new rows of stg_usage_events
 
     @classmethod
-    def start(cls, store: TableStore, warehouse: str, progress: Progress) -> UsageIncrement:
-        return cls(store, inc.read_watermark(warehouse), progress)
+    def start(cls, store: TableStore, progress: Progress) -> UsageIncrement:
+        """The increment after the last complete run's watermark."""
+        return cls(store, read_watermark(PublishedTables(store)), progress)
 
     @property
     def active(self) -> bool:
@@ -93,38 +97,62 @@ class UsageIncrement:
     def message(self) -> str:
         return f"incremental: replaced month(s) {', '.join(map(str, self.months or [])) or 'none'}"
 
-def record_watermark(
-    warehouse: str, store: TableStore, files: list[RawFile] | None, increment: UsageIncrement | None,
-    published: bool, selected: set[str], progress: Progress,
-) -> dict[str, Any] | None:
-    """After a run that published usage, move the watermark past the files it read.
+@dataclass
+class WatermarkPlan:
+    """What a run that read raw usage files does to the watermark (see :mod:`~novacrm_spark.run.watermark`).
 
-    A full rebuild of stg_usage_events without fct_usage (say ``--layer staging``)
-    forgets the watermark instead: the published fct_usage no longer matches the
-    events up to it, so the next incremental run must rebuild both in full.
-    Written after the run's manifest: a crash in between re-reads files whose
-    rows are then identical copies, which the incremental merge drops.
+    Planned before publishing: :meth:`stage` gives the watermark table's write,
+    which ``publish_run`` commits with the run's tables; :meth:`report` says what
+    it became. A full rebuild of stg_usage_events without fct_usage (say
+    ``--layer staging``) forgets the watermark instead (an empty table): the
+    published fct_usage no longer matches the events up to it, so the next
+    incremental run must rebuild both in full.
     """
-    if files is None:
-        return None
-    active = increment is not None and increment.active
-    previous = increment.previous if increment is not None else inc.read_watermark(warehouse)
-    new = inc.Watermark.of(files)
-    if active and new is None:
-        new = previous  # no new file: the watermark stays
-    if published and not active and leaves_fact_behind(store, selected):
-        inc.clear_watermark(warehouse)
-        progress("incremental: usage watermark cleared (stg_usage_events was rebuilt without fct_usage); "
-                 "the next --incremental run builds both in full")
-        new = None
-    if published and new is not None:
-        inc.write_watermark(warehouse, new)
-    current = new if published else previous
-    months = increment.months if increment is not None else None
-    return {
-        "incremental": active,
-        "previous": previous.as_dict() if previous else None,
-        "watermark": current.as_dict() if current else None,
-        "files_read": [f.name for f in files],
-        "replaced_months": [m.isoformat() for m in months] if months is not None else None,
-    }
+
+    files: list[RawFile]
+    active: bool  # an increment was built
+    previous: inc.Watermark | None
+    new: inc.Watermark | None  # the watermark once the run is published
+    cleared: bool
+    write: bool  # the table needs a new version (a change, or the first table of a legacy watermark)
+    months: list[dt.date] | None
+    warehouse: str
+
+    @classmethod
+    def of(cls, published: PublishedTables, files: list[RawFile] | None, increment: UsageIncrement | None,
+           selected: set[str]) -> WatermarkPlan | None:
+        """None when the run read no usage file (the watermark stays as it is)."""
+        if files is None:
+            return None
+        active = increment is not None and increment.active
+        previous = increment.previous if increment is not None else read_watermark(published)
+        new = inc.Watermark.of(files)
+        if active and new is None:
+            new = previous  # no new file: the watermark stays
+        cleared = not active and leaves_fact_behind(published, selected)
+        if cleared:
+            new = None
+        write = new != previous or (new is not None and not published.exists(*WATERMARK))
+        return cls(files, active, previous, new, cleared, write, increment.months if increment else None,
+                   published.warehouse)
+
+    def stage(self, store: TableStore) -> list[tuple[Table, StagedWrite]]:
+        """The watermark table's write for ``publish_run``, when it changes."""
+        return [(WATERMARK, stage_watermark(store, self.new))] if self.write else []
+
+    def report(self, published: bool, progress: Progress) -> dict[str, Any]:
+        """The ``watermark`` entry of run_results.json; after a published run, its notes."""
+        if published and self.cleared:
+            progress("incremental: usage watermark cleared (stg_usage_events was rebuilt without fct_usage); "
+                     "the next --incremental run builds both in full")
+        if published and self.write and remove_legacy_watermark(self.warehouse):
+            progress(f"incremental: the usage watermark moved from {LEGACY_FILE} to the table "
+                     f"{'.'.join(WATERMARK)}")
+        current = self.new if published else self.previous
+        return {
+            "incremental": self.active,
+            "previous": self.previous.as_dict() if self.previous else None,
+            "watermark": current.as_dict() if current else None,
+            "files_read": [f.name for f in self.files],
+            "replaced_months": [m.isoformat() for m in self.months] if self.months is not None else None,
+        }

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 import pyarrow.parquet as pq
 
+from novacrm_spark.run.records import TABLE as RESULTS
 from novacrm_spark.store.base import LAYERS, META_LAYER
 
 LOG = "_delta_log"
@@ -69,19 +70,24 @@ def orphan_files(table: Path) -> list[Path]:
 
 def remove_orphans(warehouse: str) -> int:
     """Remove every table's orphans (local warehouses); returns how many files and folders went."""
-    root = Path(warehouse.removeprefix("file://"))
     removed = 0
-    for layer in (*LAYERS, META_LAYER):
-        if not (root / layer).is_dir():
-            continue
-        for table in sorted(p for p in (root / layer).iterdir() if p.is_dir()):
-            for path in orphan_files(table):
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-                removed += 1
-            _remove_empty_folders(table)
-            if not (table / LOG).exists() and not any(table.iterdir()):
-                table.rmdir()  # a table whose first write never committed
+    for table in table_folders(Path(warehouse.removeprefix("file://"))):
+        for path in orphan_files(table):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            removed += 1
+        _remove_empty_folders(table)
+        if not (table / LOG).exists() and not any(table.iterdir()):
+            table.rmdir()  # a table whose first write never committed
     return removed
+
+
+def table_folders(root: Path) -> list[Path]:
+    """The folders that are (or were being made) tables: every folder of a layer or of ``_meta``, and
+    ``_runs/results`` (``_runs``' other folders hold each run's run_results.json)."""
+    folders = [table for layer in (*LAYERS, META_LAYER) if (root / layer).is_dir()
+               for table in sorted(p for p in (root / layer).iterdir() if p.is_dir())]
+    results = root.joinpath(*RESULTS)
+    return [*folders, results] if results.is_dir() else folders
 
 
 def _remove_empty_folders(table: Path) -> None:

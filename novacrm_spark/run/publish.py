@@ -24,8 +24,9 @@ Example::
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
+from novacrm_spark.run.audit import Built
 from novacrm_spark.run.results import Progress
 from novacrm_spark.store import StagedWrite, TableStore
 from novacrm_spark.store.base import publish_lock
@@ -55,6 +56,43 @@ def publish_run(
         versions = [write.commit() for _table, write in writes]
         write_manifest(store, Manifest(run_id, COMPLETE, {**pins, **planned}, {}))
     return versions
+
+
+def finish_run(
+    store: TableStore, built: Sequence[Built], ok: bool, run_id: str, known: Iterable[Table],
+    bookkeeping: Callable[[], list[tuple[Table, StagedWrite]]] = list,
+) -> int:
+    """Publish every staged write of ``built`` (upstream first) when the run is clean, else discard them all;
+    returns how many model and quarantine tables were published, and sets each result's version.
+
+    ``bookkeeping`` stages the run's own state (the usage watermark) when the run is clean: it is
+    committed first, in the same :func:`publish_run`, so the manifest covers it too and a failure
+    writing it leaves every table untouched.
+    """
+    if not ok:
+        _abort(built)
+        return 0
+    extra: list[tuple[Table, StagedWrite]] = []
+    try:
+        extra = bookkeeping()
+        writes = [w for item in built for w in item.writes]
+        versions = publish_run(store, [*extra, *writes], run_id, known)[len(extra):]
+    except BaseException:
+        _abort(built, extra)  # the uncommitted ones; a committed write ignores abort
+        raise
+    by_write = {id(write): version for (_table, write), version in zip(writes, versions)}
+    for item in built:
+        if item.writes:
+            item.result.version = by_write[id(item.writes[0][1])]
+        item.result.published = True
+    return len(writes)
+
+
+def _abort(built: Sequence[Built], extra: Sequence[tuple[Table, StagedWrite]] = ()) -> None:
+    for item in built:
+        item.abort()
+    for _table, write in extra:
+        write.abort()
 
 
 def _next_version(store: TableStore, table: Table) -> int:

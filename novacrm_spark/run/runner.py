@@ -38,10 +38,11 @@ from novacrm_spark.quality.flags import check_params
 from novacrm_spark.registry import Model, all_models, select_models, table_names, topological_order
 from novacrm_spark.run import audit
 from novacrm_spark.run.audit import Built
-from novacrm_spark.run.incremental import UsageIncrement, record_watermark
+from novacrm_spark.run.incremental import UsageIncrement, WatermarkPlan
 from novacrm_spark.run.inputs import RunInputs
 from novacrm_spark.run.log import RunLog, TextLog
-from novacrm_spark.run.publish import publish_run, recover
+from novacrm_spark.run.publish import finish_run, recover
+from novacrm_spark.run.records import record_results
 from novacrm_spark.run.results import ModelResult, Progress, RunResult, check_lines, invocation_args, new_run_id
 from novacrm_spark.run.results import start_timestamp, utc_now, write_run_results
 from novacrm_spark.run.schedule import Node, run_graph
@@ -227,31 +228,14 @@ class Runner:
             on_start=started, on_finish=finished, discard=Built.abort, interrupt=self.spark.interruptAll,
         )
         built = [outcomes[m.name] for m in selection]
-        published = self.finish(built, ok=not any(b.failed for b in built), run_id=run_id)
+        # The watermark's new version is published with the tables, under the same run manifest.
+        mark = WatermarkPlan.of(self.inputs.published, self.inputs.usage_files, self.increment,
+                                {m.name for m in selection})
+        published = finish_run(self.store, built, not any(b.failed for b in built), run_id, table_names(self.models),
+                               lambda: mark.stage(self.store) if mark else [])
         result = RunResult(run_id, self.as_of_date, self.store.engine, [b.result for b in built], inputs, published)
-        result.watermark = record_watermark(self.settings.warehouse, self.store, self.inputs.usage_files, self.increment,
-                                            result.ok, {m.name for m in selection}, self.progress)
+        result.watermark = mark.report(result.ok, self.progress) if mark else None
         return result
-
-    def finish(self, built: list[Built], ok: bool, run_id: str) -> int:
-        """Publish every staged write (upstream first) when the run is clean; otherwise discard them all."""
-        if not ok:
-            for item in built:
-                item.abort()
-            return 0
-        writes = [w for item in built for w in item.writes]
-        try:
-            versions = publish_run(self.store, writes, run_id, table_names(self.models))
-        except BaseException:
-            for item in built:
-                item.abort()  # the uncommitted ones; a committed write ignores abort
-            raise
-        by_write = {id(write): version for (_table, write), version in zip(writes, versions)}
-        for item in built:
-            if item.writes:
-                item.result.version = by_write[id(item.writes[0][1])]
-            item.result.published = True
-        return len(writes)
 
 
 def chosen_models(layer: str = "all", select: Iterable[str] = (), exclude: Iterable[str] = (),
@@ -284,7 +268,7 @@ def run_pipeline(
     keep_observed_metrics(spark)
     store = open_store(spark, settings.warehouse, settings.engine)
     recover(store, log.message)  # a run killed while publishing: roll it forward or back first
-    increment = UsageIncrement.start(store, settings.warehouse, log.message) if incremental else None
+    increment = UsageIncrement.start(store, log.message) if incremental else None
     runner = Runner(spark, settings, store, loaded_at, log, contracts, increment)
     run_id = run_id or new_run_id(loaded_at)
     log.run_start(run_id, selection, store.engine, settings, incremental)
@@ -292,5 +276,6 @@ def run_pipeline(
     result.args = invocation_args(settings, layer, select, exclude, incremental)
     result.stamp(started_at, utc_now())
     result.results_path = write_run_results(result, settings, settings.warehouse)
+    record_results(store, result, log.message)  # _runs/results, on any storage; a failure is one WARN line
     log.run_end(result)
     return result

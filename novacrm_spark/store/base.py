@@ -23,8 +23,11 @@ except ImportError:  # Windows: no advisory locks; Delta's own conflict check st
     fcntl = None
 
 LAYERS = ("staging", "core", "marts", "quarantine")
-# The pipeline's own bookkeeping tables (the run manifest): not a layer, never served.
+# The pipeline's own bookkeeping tables: not layers, never served. ``_meta``: the run manifest and
+# the usage watermark, published with the run; ``_runs``: the run results (``_runs/results``).
 META_LAYER = "_meta"
+RUNS_LAYER = "_runs"
+BOOKKEEPING_LAYERS = (META_LAYER, RUNS_LAYER)
 # A table name as typed (``show``): a plain identifier, like every model's.
 TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A table's folder: any single folder name (tables placed by hand, e.g. ``my-table``, are served
@@ -120,7 +123,7 @@ class TableStore(abc.ABC):
 
     def table_path(self, layer: str, table: str) -> str:
         # User input is checked by parse_table_name; a bad name here is a bug.
-        if layer not in (*LAYERS, META_LAYER) or not TABLE_FOLDER.fullmatch(table):
+        if layer not in (*LAYERS, *BOOKKEEPING_LAYERS) or not TABLE_FOLDER.fullmatch(table):
             raise ValueError(f"not a table: {layer!r}.{table!r}; layers are {LAYERS}")
         return f"{self.warehouse}/{layer}/{table}"
 
@@ -202,14 +205,22 @@ class TableStore(abc.ABC):
         """Stage and publish ``df`` in one go; returns the new version."""
         return self.stage(df, layer, table, **kwargs).commit()
 
-    def read_rows(self, layer: str, table: str) -> list[dict[str, Any]]:
-        """The rows of a small bookkeeping table (the run manifest), as dicts; never table data."""
-        return [row.asDict() for row in self.read(layer, table).collect()]
+    def read_rows(self, layer: str, table: str, version: int | None = None) -> list[dict[str, Any]]:
+        """The rows of a small bookkeeping table (the run manifest, the watermark), as dicts; never table data."""
+        return [row.asDict() for row in self.read(layer, table, version).collect()]
 
     def overwrite_rows(self, rows: Sequence[tuple], schema: str, layer: str, table: str,
                        description: str | None = None) -> int:
         """Replace a small bookkeeping table with ``rows`` in one commit; ``schema`` is plain-column DDL."""
         return self.overwrite(constant_frame(self.spark, schema, rows), layer, table, description=description)
+
+    def replace_partition_rows(self, rows: Sequence[tuple], schema: str, layer: str, table: str, column: str,
+                               value: str, description: str | None = None) -> int:
+        """Replace (or add) the partition ``column = value`` of a small bookkeeping table with ``rows``,
+        keeping every other partition, in one commit; returns the version. The table is partitioned by
+        ``column`` (the first write creates it so); every row holds ``value`` there."""
+        return self.stage(constant_frame(self.spark, schema, rows), layer, table, description=description,
+                          partition_by=[column], replace_partitions=[value]).commit()
 
     def publish(self, writes: Sequence[StagedWrite]) -> list[int]:
         """Commit ``writes`` in order, after checking all of them: a conflict on any publishes none.

@@ -58,7 +58,9 @@ TIMESTAMP_TYPE_CONF = "spark.sql.parquet.outputTimestampType"
 # (Delta tables have none); without Hadoop's native library each costs a `chmod` process (about
 # 60 ms per write measured). Its raw form writes none: a write option, so Spark Connect takes it too.
 NO_CHECKSUM_FILES = {"fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem", "fs.file.impl.disable.cache": "true"}
-ARROW_TYPES = {"string": pa.string(), "long": pa.int64()}  # the column types of bookkeeping tables
+# The column types of bookkeeping tables (a timestamp is UTC: Delta's ``timestamp``, not ``timestamp_ntz``).
+ARROW_TYPES = {"string": pa.string(), "long": pa.int64(), "double": pa.float64(), "date": pa.date32(),
+               "timestamp": pa.timestamp("us", tz="UTC")}
 # The rows a write produced, counted while it ran (an observed metric of every write).
 ROWS_PRODUCED = "_rows_produced"
 
@@ -90,17 +92,28 @@ class EmbeddedStore(TableStore):
 
     # A bookkeeping table is read and written by delta-rs on the driver: no Spark job, so a
     # reader that re-reads the run manifest often (serve) and every run pay almost nothing.
-    def read_rows(self, layer: str, table: str) -> list[dict[str, Any]]:
-        return DeltaTable(self.table_path(layer, table)).to_pyarrow_table().to_pylist()
+    def read_rows(self, layer: str, table: str, version: int | None = None) -> list[dict[str, Any]]:
+        return DeltaTable(self.table_path(layer, table), version=version).to_pyarrow_table().to_pylist()
 
     def overwrite_rows(self, rows: Sequence[tuple], schema: str, layer: str, table: str,
                        description: str | None = None) -> int:
         path = self.table_path(layer, table)
-        fields = [column.split() for column in schema.split(",")]
-        arrow = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in fields])
-        data = pa.Table.from_pylist([dict(zip(arrow.names, row)) for row in rows], schema=arrow)
         with writing(f"table {layer}.{table}", path):
-            write_deltalake(path, data, mode="overwrite", schema_mode="overwrite", description=description)
+            write_deltalake(path, _arrow_rows(rows, schema), mode="overwrite", schema_mode="overwrite",
+                            description=description)
+            return DeltaTable(path).version()
+
+    def replace_partition_rows(self, rows: Sequence[tuple], schema: str, layer: str, table: str, column: str,
+                               value: str, description: str | None = None) -> int:
+        path = self.table_path(layer, table)
+        with writing(f"table {layer}.{table}", path):
+            if DeltaTable.is_deltatable(path):  # delta-rs checks that every row matches the predicate
+                quoted = value.replace("'", "''")
+                predicate = f"{column} = '{quoted}'"
+                write_deltalake(path, _arrow_rows(rows, schema), mode="overwrite", predicate=predicate)
+            else:
+                write_deltalake(path, _arrow_rows(rows, schema), mode="error", partition_by=[column],
+                                description=description)
             return DeltaTable(path).version()
 
     def read(self, layer: str, table: str, version: int | None = None) -> DataFrame:
@@ -227,6 +240,12 @@ def _check_rows_adopted(table: str, produced: int, files: list[WrittenFile]) -> 
             f"{table}: the write produced {produced:,} rows but the {len(files)} file(s) it left hold {held:,}; "
             "nothing was published"
         )
+
+
+def _arrow_rows(rows: Sequence[tuple], schema: str) -> pa.Table:
+    """``rows`` as an Arrow table of ``schema`` (plain-column DDL: ``name type, ...``)."""
+    arrow = pa.schema([(name, ARROW_TYPES[kind]) for name, kind in (column.split() for column in schema.split(","))])
+    return pa.Table.from_pylist([dict(zip(arrow.names, row)) for row in rows], schema=arrow)
 
 
 def _spark_schema(snapshot: DeltaTable) -> StructType:

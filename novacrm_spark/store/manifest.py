@@ -27,7 +27,7 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from pyspark.sql import DataFrame
 
@@ -123,3 +123,10 @@ class PublishedTables:
                 f"table {layer}.{table} is not published in {self.warehouse}: no complete run built it yet"
             )
         return self.store.read(layer, table, pinned if version is None else version)
+
+    def read_rows(self, layer: str, table: str) -> list[dict[str, Any]]:
+        """A small bookkeeping table's rows at its published version (see :meth:`TableStore.read_rows`)."""
+        pinned = self.version(layer, table)
+        if pinned is None:
+            raise TableNotFoundError(f"table {layer}.{table} is not published in {self.warehouse}")
+        return self.store.read_rows(layer, table, pinned)
