@@ -17,6 +17,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
@@ -27,9 +28,10 @@ from novacrm_spark.errors import InputFileError
 from novacrm_spark.incremental import CONFLICT_REASON, Watermark, merge_new_events, newer_files
 from novacrm_spark.run.runner import run_pipeline
 from novacrm_spark.sources import SOURCES, RawFile
-from novacrm_spark.run.watermark import read_watermark
+from novacrm_spark.run.watermark import LEGACY_FILE, read_watermark
+from novacrm_spark.run.watermark import TABLE as WATERMARK
 from novacrm_spark.store import open_store
-from novacrm_spark.store.manifest import PublishedTables
+from novacrm_spark.store.manifest import Manifest, PublishedTables, read_manifest, write_manifest
 
 AS_OF = dt.date(2025, 1, 2)
 LOADED_AT = dt.datetime(2025, 1, 3, 6, 0, 0)
@@ -174,6 +176,57 @@ def test_the_watermark_follows_the_last_file_and_is_in_run_results(day_by_day):
     results = json.loads(Path(last.results_path).read_text(encoding="utf-8"))
     assert results["watermark"]["watermark"] == day_by_day["watermarks"][-1]
     assert results["watermark"]["previous"] == day_by_day["watermarks"][-2]
+
+
+def test_the_watermark_is_a_table_published_with_the_usage_tables(spark, day_by_day):
+    from deltalake import DeltaTable
+
+    warehouse = day_by_day["warehouse"]
+    path = str(warehouse.joinpath(*WATERMARK))
+    # One version per run, each committed in the run's publish (so the run manifest pins it).
+    history = [DeltaTable(path, version=v).to_pyarrow_table().to_pylist() for v in range(4)]
+    assert history == [[mark] for mark in day_by_day["watermarks"]]
+    manifest = read_manifest(open_store(spark, str(warehouse), "embedded"))
+    assert manifest.versions[WATERMARK] == 3 == DeltaTable(path).version()
+    assert not (warehouse / "_state").exists()
+
+
+def test_every_run_adds_one_row_per_model_to_the_results_table(day_by_day):
+    from deltalake import DeltaTable
+
+    path = str(day_by_day["warehouse"] / "_runs" / "results")
+    rows = DeltaTable(path).to_pandas()
+    runs = day_by_day["runs"]
+    assert sorted(rows["run_id"].unique()) == sorted(r.run_id for r in runs) and len(runs) == 4
+    for result in runs:
+        mine = rows[rows["run_id"] == result.run_id]
+        assert dict(zip(mine["model"], mine["version"].map(lambda v: None if pd.isna(v) else int(v)))) == {
+            m.name: m.version for m in result.models}
+        assert set(mine["status"]) <= {"pass", "warn"} and set(mine["engine"]) == {"embedded"}
+    # One commit per run, rewriting no other run's rows: version 0 holds the first run only.
+    assert DeltaTable(path).version() == 3
+    assert set(DeltaTable(path, version=0).to_pandas()["run_id"]) == {runs[0].run_id}
+
+
+def test_a_legacy_watermark_file_is_read_once_then_the_table_replaces_it(spark, day_by_day, tmp_path):
+    feed, warehouse = copy_of(day_by_day, tmp_path)
+    store = open_store(spark, str(warehouse), "embedded")
+    # A warehouse from before the table: the watermark in _state/usage_watermark.json, no table in the manifest.
+    manifest = read_manifest(store)
+    write_manifest(store, Manifest(manifest.run_id, manifest.status,
+                                   {t: v for t, v in manifest.versions.items() if t != WATERMARK}, {}))
+    shutil.rmtree(warehouse.joinpath(*WATERMARK))
+    legacy = day_by_day["watermarks"][-1]
+    (warehouse / LEGACY_FILE).parent.mkdir()
+    (warehouse / LEGACY_FILE).write_text(json.dumps(legacy), encoding="utf-8")
+    before = versions(spark, warehouse)
+
+    result = run(spark, feed, warehouse, incremental=True, select=["stg_usage_events", "fct_usage"])
+    assert result.ok, result.summary()
+    assert result.watermark["previous"] == legacy and result.watermark["files_read"] == []  # no new file
+    assert versions(spark, warehouse) == before
+    assert watermark_of(spark, warehouse) == legacy  # now from the table
+    assert not (warehouse / "_state").exists()
 
 
 def test_the_usage_tables_are_partitioned_by_event_month(spark, day_by_day):

@@ -92,3 +92,21 @@ def test_only_unreferenced_parquet_files_and_staging_folders_go(tmp_path):
     assert (table / "notes.txt").exists() and not (table / "_staging").exists()
     assert not never_committed.exists()
     assert DeltaTable(str(table), version=0).to_pyarrow_table().num_rows == 2  # time travel still reads
+
+
+def test_the_run_results_table_is_cleaned_and_each_runs_json_is_left_alone(tmp_path):
+    from deltalake import write_deltalake
+    import pyarrow as pa
+
+    warehouse = tmp_path / "wh"
+    results = warehouse / "_runs" / "results"
+    write_deltalake(str(results), pa.table({"run_id": ["r1"], "n": [1]}), partition_by=["run_id"])
+    (results / "run_id=r2").mkdir()
+    (results / "run_id=r2" / "part-killed.parquet").write_bytes(b"x")  # a killed run's results, never committed
+    run_json = warehouse / "_runs" / "20250201T060000-1a2b3c4d" / "run_results.json"
+    run_json.parent.mkdir()
+    run_json.write_text("{}")
+
+    assert remove_orphans(str(warehouse)) == 1
+    assert run_json.exists() and not (results / "run_id=r2").exists()
+    assert DeltaTable(str(results)).to_pyarrow_table().num_rows == 1
