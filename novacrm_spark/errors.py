@@ -28,6 +28,10 @@ class SelectionError(NovaCrmError):
     """A ``--select``, ``--layer`` or table name names no known model or table."""
 
 
+class StaleDataError(NovaCrmError):
+    """A source's newest record is too old for the as-of date, or the as-of date lies outside the data."""
+
+
 class TableNotFoundError(NovaCrmError):
     """A table was read before it was ever published."""
 

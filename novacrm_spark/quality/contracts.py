@@ -20,6 +20,11 @@ and column comments), gives each column's Spark type, and lists checks::
       _loaded_at: shared                  # described once, in models/shared_columns.yml
     checks:                               # table-level checks
       - expression: {name: tier_known, sql: "plan_tier IS NOT NULL", severity: warn}
+    freshness:                            # staging only, optional: the source's freshness limit
+      column: signup_date                 # a date or timestamp column of the table
+      max_staleness_days: 3               # newest record at most 3 days before the run's as-of date
+      severity: error                     # error (the run stops; --allow-stale builds anyway) or warn
+      description: Why this limit.
     quarantine:                           # staging only: quarantine.<source> (stg_<source>.yml)
       description: ...
       columns: ...
@@ -34,7 +39,9 @@ may match instead), ``relationships`` (``{to: <model>, field: <column>}``),
 (``{name:, sql:}``: a Spark SQL boolean that must hold on every row; a null
 result fails unless ``null_passes: true``). Every check takes ``severity:
 error`` (the default: blocks publishing) or ``warn`` (reported only). Core and
-mart expressions may use ``{as_of_date}`` and ``{as_of_month}``.
+mart expressions may use ``{as_of_date}`` and ``{as_of_month}``. A source's
+``freshness`` is judged once per run, against its as-of date (see
+:mod:`novacrm_spark.freshness`).
 
 Example::
 
@@ -63,6 +70,7 @@ from novacrm_spark.quality.tables import (
     ColumnContract,
     ContractError,
     Contracts,
+    Freshness,
     TableContract,
 )
 
@@ -71,7 +79,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECK_KINDS", "CONTRACT_LAYERS", "PLACEHOLDER", "PLACEHOLDERS", "ROW_KINDS", "SEVERITIES",
-    "Check", "ColumnContract", "ContractError", "Contracts", "TableContract",
+    "Check", "ColumnContract", "ContractError", "Contracts", "Freshness", "TableContract",
     "contract_files", "default_contracts", "load_contracts", "parse_check", "parse_table", "validate_against_models",
 ]
 

@@ -91,6 +91,10 @@ def _lineage(contract: TableContract, models: Mapping[str, Model]) -> list[str]:
     ]
     if model.quarantine_table:
         lines.append(f"- Rejected rows: [quarantine.{model.quarantine_table}](../quarantine/{model.quarantine_table}.md)")
+    if contract.freshness:
+        limit = contract.freshness
+        lines.append(f"- Freshness: newest `{limit.column}` at most {limit.max_staleness_days} day(s) before the "
+                     f"run's as-of date, else **{limit.severity}** ({_cell(limit.description)})")
     return lines
 
 

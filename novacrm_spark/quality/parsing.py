@@ -17,11 +17,13 @@ from typing import Any, Mapping
 from novacrm_spark import domains
 from novacrm_spark.quality.tables import (
     CHECK_KINDS,
+    DATE_TYPES,
     PLACEHOLDERS,
     SEVERITIES,
     Check,
     ColumnContract,
     ContractError,
+    Freshness,
     TableContract,
 )
 
@@ -46,7 +48,7 @@ def parse_table(
     where = f"{source}: {layer}.{name}"
     if not isinstance(body, Mapping) or not str(body.get("description") or "").strip():
         raise ContractError(f"{where}: needs a description")
-    unknown = set(body) - {"description", "columns", "checks"}
+    unknown = set(body) - {"description", "columns", "checks", "freshness"}
     if unknown:
         raise ContractError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     columns, checks = [], []
@@ -57,9 +59,33 @@ def parse_table(
         columns.append(ColumnContract(column, str(spec["type"]), _text(spec["description"])))
         checks.extend(parse_check(entry, f"{where}.{column}", column) for entry in spec.get("checks") or [])
     checks.extend(parse_check(entry, where, None) for entry in body.get("checks") or [])
-    contract = TableContract(layer, name, _text(body["description"]), tuple(columns), tuple(checks), source)
+    freshness = parse_freshness(body["freshness"], where, layer) if "freshness" in body else None
+    contract = TableContract(layer, name, _text(body["description"]), tuple(columns), tuple(checks), source, freshness)
     _validate_table(contract, where)
     return contract
+
+
+def parse_freshness(entry: Any, where: str, layer: str) -> Freshness:
+    """``{column: event_date, max_staleness_days: 2, severity: error, description: why}`` (staging only)."""
+    where = f"{where}: freshness"
+    if layer != "staging":
+        raise ContractError(f"{where}: only a staging model's contract gives its source a freshness limit")
+    if not isinstance(entry, Mapping):
+        raise ContractError(f"{where}: a mapping of column, max_staleness_days, severity and description")
+    unknown = set(entry) - {"column", "max_staleness_days", "severity", "description"}
+    days, severity = entry.get("max_staleness_days"), entry.get("severity", "error")
+    problem = None
+    if unknown:
+        problem = f"unknown key(s) {', '.join(sorted(map(str, unknown)))}"
+    elif not entry.get("column") or not str(entry.get("description") or "").strip():
+        problem = "needs a column and a description (why this limit)"
+    elif isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        problem = f"max_staleness_days must be a whole number of days >= 0; got {days!r}"
+    elif severity not in SEVERITIES:
+        problem = f"severity must be error or warn; got {severity!r}"
+    if problem:
+        raise ContractError(f"{where}: {problem}")
+    return Freshness(str(entry["column"]), days, severity, _text(entry["description"]))
 
 
 def parse_check(entry: Any, where: str, column: str | None) -> Check:
@@ -171,6 +197,11 @@ def _validate_table(contract: TableContract, where: str) -> None:
         seen.add(check.name)
         if check.placeholders and contract.layer not in ("core", "marts"):
             raise ContractError(f"{where}: check {check.name}: placeholders are for core and marts only")
+    freshness = contract.freshness
+    types = {c.name: c.type for c in contract.columns}
+    if freshness is not None and types.get(freshness.column) not in DATE_TYPES:
+        raise ContractError(f"{where}: freshness: column {freshness.column!r} must be a declared date or timestamp "
+                            "column")
 
 
 def _text(value: Any) -> str:

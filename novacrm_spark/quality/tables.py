@@ -18,6 +18,7 @@ from novacrm_spark.errors import NovaCrmError
 CHECK_KINDS = ("not_null", "unique", "accepted_values", "relationships", "range", "expression")
 ROW_KINDS = ("not_null", "accepted_values", "range", "expression")  # a row passes or fails on its own
 SEVERITIES = ("error", "warn")
+DATE_TYPES = ("date", "timestamp")  # a freshness column's types
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PLACEHOLDERS = ("as_of_date", "as_of_month")
 
@@ -64,6 +65,17 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """A staging source's freshness limit (as dbt's source freshness): its newest ``column`` value may be at
+    most ``max_staleness_days`` before the run's as-of date; older warns or fails the run by ``severity``."""
+
+    column: str
+    max_staleness_days: int
+    severity: str = "error"
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class ColumnContract:
     name: str
     type: str  # Spark's simple string: ``decimal(18,2)``, ``array<string>``
@@ -80,6 +92,7 @@ class TableContract:
     columns: tuple[ColumnContract, ...]
     checks: tuple[Check, ...]
     source_file: str
+    freshness: Freshness | None = None  # staging models only: the freshness limit of their source
 
     @property
     def qualified_name(self) -> str:
