@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 
 from novacrm_spark.config import Settings
 from novacrm_spark.quality.contracts import Contracts, default_contracts, parse_check
@@ -182,3 +183,23 @@ def test_a_failed_run_records_the_failing_check_with_samples(spark, good_run, tm
     assert check["samples"] == [{"account_id": "ACC-0002", "employee_count": "600"}]
     assert "range(employee_count, ..100) failed on 1 row(s)" in accounts["message"]
     assert invoices["message"] == "an upstream model failed"
+    # The results table records a failed run too: nothing published, so no version.
+    rows = DeltaTable(str(tmp_path / "warehouse" / "_runs" / "results")).to_pyarrow_table().to_pylist()
+    assert sorted((r["model"], r["status"], r["version"], r["checks_failed"]) for r in rows) == [
+        ("stg_accounts", "error", None, 1), ("stg_invoices", "skipped", None, 0)]
+    assert {r["run_id"] for r in rows} == {result.run_id}
+
+
+def test_the_results_table_holds_one_row_per_model_as_run_results_json_tells_it(good_run):
+    root, _settings, result, _lines, payload = good_run
+    rows = DeltaTable(str(root / "warehouse" / "_runs" / "results")).to_pyarrow_table().to_pylist()
+    assert len(rows) == len(payload["models"]) == 2
+    by_model = {row["model"]: row for row in rows}
+    for model in payload["models"]:
+        row = by_model[model["name"]]
+        assert (row["run_id"], row["layer"], row["status"], row["rows"], row["version"], row["seconds"]) == (
+            result.run_id, model["layer"], model["status"], model["rows"], model["version"], model["seconds"])
+        assert row["started_at"].isoformat(timespec="milliseconds").replace("+00:00", "Z") == model["started_at"]
+        assert row["checks"] == len(model["checks"])
+        assert row["quarantined_rows"] == model["quarantine"]["rows"]
+        assert (row["as_of_date"].isoformat(), row["engine"]) == (payload["as_of_date"], "embedded")
