@@ -10,12 +10,15 @@ requests, plain HTTP, throwaway credentials.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 
+from novacrm_spark.registry import all_models
 from spark_processes import free_port, start, stop, wait_for
 from tables_equal import assert_same_tables
 
@@ -71,17 +74,47 @@ def keys(client, prefix: str) -> list[str]:
     return [item["Key"] for item in listed.get("Contents", [])]
 
 
-def test_delta_spark_builds_every_layer_on_s3a_equal_to_a_local_run(s3, built_warehouse, tmp_path):
-    endpoint, client = s3
+@pytest.fixture(scope="module")
+def s3_run(s3, tmp_path_factory):
+    """Every layer built by delta-spark into an s3a:// warehouse; yields (warehouse, the CLI's output, reader)."""
+    endpoint, _client = s3
     warehouse = f"s3a://{BUCKET}/warehouse"
-    done = run_on_s3(endpoint, tmp_path, "--warehouse", warehouse, "--engine", "delta-spark")
+    done = run_on_s3(endpoint, tmp_path_factory.mktemp("s3-run"), "--warehouse", warehouse, "--engine", "delta-spark")
     assert done.returncode == 0, done.stdout + done.stderr
+    # delta-rs reads the tables back through its own S3 client.
+    return warehouse, done, {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true", **CREDENTIALS}
+
+
+def test_delta_spark_builds_every_layer_on_s3a_equal_to_a_local_run(s3, s3_run, built_warehouse):
+    _endpoint, client = s3
+    warehouse, done, reader = s3_run
     assert f"engine delta-spark, input s3a://{BUCKET}/raw, warehouse {warehouse}" in done.stdout
     assert "Published 21 table(s)" in done.stdout
     assert any(key.endswith("_delta_log/00000000000000000000.json") for key in keys(client, "warehouse/marts/"))
-    # delta-rs reads every table through its own S3 client, and each equals the local run's.
-    reader = {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true", **CREDENTIALS}
+    # Every table equals the local run's.
     assert_same_tables(built_warehouse, warehouse, storage_options=reader)
+
+
+def test_the_run_records_and_the_watermark_are_tables_on_s3a(s3, s3_run, tmp_path):
+    endpoint, _client = s3
+    warehouse, done, reader = s3_run
+    run_id = re.search(r"^Run (\S+):", done.stdout, re.MULTILINE).group(1)
+    results = DeltaTable(f"{warehouse}/_runs/results", storage_options=reader).to_pyarrow_table().to_pylist()
+    assert sorted(r["model"] for r in results) == sorted(all_models())
+    assert {(r["run_id"], r["version"], r["engine"]) for r in results} == {(run_id, 0, "delta-spark")}
+    watermark = f"{warehouse}/_meta/usage_watermark"
+    assert [r["name"] for r in DeltaTable(watermark, storage_options=reader).to_pyarrow_table().to_pylist()] == [
+        "raw_usage_events.csv"]
+
+    # The next --incremental run finds the watermark on S3: nothing new to read, nothing rebuilt in full.
+    again = run_on_s3(endpoint, tmp_path, "--warehouse", warehouse, "--engine", "delta-spark", "--incremental",
+                      "--select", "stg_usage_events", "--select", "fct_usage")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "incremental: 0 usage file(s) after the watermark" in again.stdout
+    assert DeltaTable(f"{warehouse}/staging/stg_usage_events", storage_options=reader).version() == 0
+    assert DeltaTable(watermark, storage_options=reader).version() == 0
+    runs = DeltaTable(f"{warehouse}/_runs/results", storage_options=reader).to_pyarrow_table().to_pylist()
+    assert len({r["run_id"] for r in runs}) == 2 and len(runs) == len(results) + 2
 
 
 def test_the_embedded_engine_refuses_object_storage_before_any_write(s3, tmp_path):
