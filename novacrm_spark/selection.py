@@ -30,7 +30,6 @@ import importlib.util
 import pkgutil
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from novacrm_spark.errors import SelectionError
@@ -85,7 +84,8 @@ def _read_graph() -> tuple[tuple[str, ModelNode], ...]:
             if info.name.startswith("_"):
                 continue
             spec = importlib.util.find_spec(f"{package.__name__}.{info.name}")
-            tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+            # The loader's get_source also reads a module inside a zip (spark-submit's --py-files).
+            tree = ast.parse(spec.loader.get_source(spec.name))
             for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef) and _is_model(n)):
                 if fn.name in found:
                     raise ValueError(f"model {fn.name!r} is defined twice (second in {spec.name})")
