@@ -194,16 +194,16 @@ def test_a_model_waits_for_the_parents_its_relationship_checks_read(spark, tmp_p
 
 def another_writer_commits(spark, monkeypatch, warehouse: Path, layer: str, table: str) -> None:
     """Once the run has staged everything and before it publishes, another writer commits ``layer.table``."""
-    from novacrm_spark.run.runner import Runner
+    from novacrm_spark.run import runner
 
-    finish = Runner.finish
+    finish = runner.finish_run
 
-    def interfere(runner, staged, ok, run_id):
+    def interfere(*args, **kwargs):
         other = open_store(spark, str(warehouse), "embedded")
         other.overwrite(other.read(layer, table), layer, table)
-        return finish(runner, staged, ok, run_id)
+        return finish(*args, **kwargs)
 
-    monkeypatch.setattr(Runner, "finish", interfere)
+    monkeypatch.setattr(runner, "finish_run", interfere)
 
 
 def test_a_table_another_writer_committed_meanwhile_stops_the_run(spark, tmp_path, monkeypatch):
