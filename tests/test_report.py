@@ -20,7 +20,7 @@ from novacrm_spark.cli import main
 from novacrm_spark.errors import ReportError
 from novacrm_spark.report import charts
 from novacrm_spark.report.charts.style import RISK_COLORS, TIER_COLORS, money, number, pct
-from novacrm_spark.report.data import MARTS, ReportData, RunInfo, latest_run, load_report_data
+from novacrm_spark.report.data import MARTS, ReportData, RunInfo, latest_recorded_run, latest_run, load_report_data
 from novacrm_spark.report.headline import headlines
 from novacrm_spark.report.page import build_figures, render_report
 from novacrm_spark.report.sections import SECTIONS
@@ -288,6 +288,23 @@ def test_latest_run_is_the_latest_one_that_published_marts(tmp_path):
 def test_latest_run_is_unknown_without_run_results(tmp_path):
     assert latest_run(str(tmp_path)) == RunInfo("unknown", "unknown")
     assert latest_run("s3://bucket/warehouse") == RunInfo("unknown", "unknown")
+
+
+def test_on_object_storage_the_latest_run_comes_from_the_run_results_table(spark, tmp_path):
+    from novacrm_spark.run.records import record_results
+    from novacrm_spark.run.results import ModelResult, RunResult
+    from novacrm_spark.store import open_store
+    from novacrm_spark.store.manifest import PublishedTables
+
+    store = open_store(spark, str(tmp_path / "wh"), "embedded")
+    published = PublishedTables(store)
+    assert latest_recorded_run(published) == RunInfo("unknown", "unknown")
+    for run_id, as_of, layer in (("20250201T060000-aaaa", dt.date(2025, 1, 31), "marts"),
+                                 ("20250202T060000-bbbb", dt.date(2025, 2, 1), "marts"),
+                                 ("20250203T060000-cccc", None, "staging")):  # published no mart
+        model = ModelResult("nrr_summary" if layer == "marts" else "stg_accounts", layer, "pass", rows=1, version=3)
+        record_results(store, RunResult(run_id, as_of, "embedded", [model]), print)
+    assert latest_recorded_run(published) == RunInfo("20250202T060000-bbbb", "2025-02-01")
 
 
 class NoTables:

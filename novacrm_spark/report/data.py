@@ -25,6 +25,7 @@ from pyspark.sql.types import DecimalType
 
 from novacrm_spark.errors import ReportError
 from novacrm_spark.paths import is_local, local_path
+from novacrm_spark.run.records import TABLE as RESULTS
 from novacrm_spark.store import TableStore
 from novacrm_spark.store.manifest import PublishedTables
 
@@ -59,7 +60,8 @@ def load_report_data(store: TableStore) -> ReportData:
         )
     marts = {name: to_pandas(store.read("marts", name)) for name in MARTS}
     versions = {name: store.version("marts", name) for name in MARTS}
-    return ReportData(marts=marts, run=latest_run(store.warehouse), versions=versions)
+    run = latest_run(store.warehouse) if is_local(store.warehouse) else latest_recorded_run(store)
+    return ReportData(marts=marts, run=run, versions=versions)
 
 
 def to_pandas(df: DataFrame) -> pd.DataFrame:
@@ -83,13 +85,25 @@ def latest_run(warehouse: str) -> RunInfo:
     build what the report shows, so it is passed over.
     """
     if not is_local(warehouse):
-        return RunInfo()  # run_results.json is only written for local warehouses
+        return RunInfo()  # run_results.json is only written for local warehouses: see latest_recorded_run
     runs_dir = Path(local_path(warehouse)) / "_runs"
     payloads = [p for p in map(_read_json, sorted(runs_dir.glob("*/run_results.json"), reverse=True)) if p]
     for payload in payloads:
         if _published_marts(payload):
             return _run_info(payload)
     return _run_info(payloads[0]) if payloads else RunInfo()
+
+
+def latest_recorded_run(store: PublishedTables) -> RunInfo:
+    """The latest run that published marts, from the run results table ``_runs/results``
+    (what a warehouse on object storage has instead of run_results.json)."""
+    if not store.exists(*RESULTS):
+        return RunInfo()
+    row = (store.read(*RESULTS).where("layer = 'marts' AND version IS NOT NULL")
+           .orderBy(F.col("run_id").desc()).select("run_id", "as_of_date").first())
+    if row is None:
+        return RunInfo()
+    return RunInfo(run_id=row["run_id"], as_of_date=str(row["as_of_date"] or UNKNOWN))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
