@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import yaml
 
 from novacrm_spark.errors import ConfigError
+from novacrm_spark.retention import DEFAULT_DELETED_FILE_RETENTION, DEFAULT_LOG_RETENTION, check_retention_settings
 
 ENGINES = ("auto", "embedded", "delta-spark")
 ENV_PREFIX = "NOVACRM_"
@@ -66,8 +67,12 @@ class Settings:
     catalog: Mapping[str, Any] = field(default_factory=dict)
     # Models built at the same time once their inputs are staged (1 = one after the other).
     parallel_models: int = 3
+    # Table properties of every published table (Delta's interval syntax, see novacrm_spark.retention).
+    log_retention: str = DEFAULT_LOG_RETENTION
+    deleted_file_retention: str = DEFAULT_DELETED_FILE_RETENTION  # also novacrm vacuum's shortest window
 
     def __post_init__(self) -> None:
+        check_retention_settings(self.log_retention, self.deleted_file_retention)
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {', '.join(ENGINES)}; got {self.engine!r}")
         if self.shuffle_partitions < 1:

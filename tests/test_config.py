@@ -57,6 +57,8 @@ def test_precedence_file_then_environment_then_overrides(tmp_path):
         ("parallel_models: true\n", "^parallel_models must be an integer; got True$"),
         ("products: 5\n", "^products must be a list; got 5$"),
         ("products: [5]\n", "^product catalog entry 5 must be a mapping$"),
+        ("log_retention: interval 12 hours\n", "^log_retention must be between 24 hours and 3650 days"),
+        ("deleted_file_retention: interval 100000 days\n", "^deleted_file_retention must be between 0 hours and 3650"),
     ],
 )
 def test_bad_values_are_named(tmp_path, text, message):
@@ -182,3 +184,45 @@ def test_a_local_run_fetches_the_jars_its_engine_and_storage_need():
     assert local_packages(Settings(master="local[2]", engine="delta-spark", spark_conf={"spark.jars": "/x.jar"})) is None
     assert "spark.jars.packages" not in spark_defaults(Settings(master="yarn", engine="delta-spark",
                                                                 warehouse="s3a://lake/w"))
+
+
+def test_retention_defaults_are_deltas_own():
+    settings = load_settings(None, environ={})
+    assert (settings.log_retention, settings.deleted_file_retention) == ("interval 30 days", "interval 7 days")
+
+
+@pytest.mark.parametrize("value", ["interval 7 days", "interval 1 day", "interval 36 hours", "interval 2 weeks",
+                                   "interval 0 hours", "interval 1 week"])
+def test_retention_takes_deltas_interval_syntax(tmp_path, value):
+    path = write(tmp_path, f"deleted_file_retention: {value}\nlog_retention: {value.replace('0 hours', '1 day')}\n")
+    settings = load_settings(path, environ={})
+    assert settings.deleted_file_retention == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "deleted_file_retention: 7 days\n",  # Delta's own parsers differ on a missing "interval"
+        "deleted_file_retention: INTERVAL 7 DAYS\n",  # delta-rs reads upper case as no setting at all
+        "deleted_file_retention: interval 7 fortnights\n",
+        "deleted_file_retention: interval 1 month\n",  # delta-spark refuses months
+        "deleted_file_retention: interval -1 days\n",
+        "deleted_file_retention: interval 1.5 days\n",
+        "deleted_file_retention: interval 90 minutes\n",  # vacuum counts whole hours
+        "deleted_file_retention: 'interval 7 days; DROP TABLE x'\n",
+        "deleted_file_retention: ' interval 7 days'\n",
+        "deleted_file_retention: 168\n",
+        "deleted_file_retention:\n",
+        "log_retention: [interval 30 days]\n",
+    ],
+)
+def test_a_bad_retention_is_refused_naming_the_setting(tmp_path, text):
+    name = text.split(":")[0]
+    with pytest.raises(ConfigError, match=f"^{name} must be Delta's interval syntax, e.g. 'interval 30 days'"):
+        load_settings(write(tmp_path, text), environ={})
+
+
+def test_retention_from_the_environment_is_checked_too(tmp_path):
+    with pytest.raises(ConfigError, match="^log_retention must be"):
+        load_settings(None, environ={"NOVACRM_LOG_RETENTION": "forever"})
+    assert load_settings(None, environ={"NOVACRM_LOG_RETENTION": "interval 60 days"}).log_retention == "interval 60 days"

@@ -36,6 +36,7 @@ from novacrm_spark.quality.contracts import Contracts, default_contracts
 from novacrm_spark.quality.contracts import TableContract, validate_against_models
 from novacrm_spark.quality.flags import check_params
 from novacrm_spark.registry import Model, all_models, select_models, table_names, topological_order
+from novacrm_spark.retention import retention_properties
 from novacrm_spark.run import audit
 from novacrm_spark.run.audit import Built
 from novacrm_spark.run.incremental import UsageIncrement, WatermarkPlan
@@ -266,7 +267,7 @@ def run_pipeline(
     loaded_at = loaded_at or start_timestamp()
     log = log or TextLog(progress)
     keep_observed_metrics(spark)
-    store = open_store(spark, settings.warehouse, settings.engine)
+    store = open_store(spark, settings.warehouse, settings.engine, retention_properties(settings))
     recover(store, log.message)  # a run killed while publishing: roll it forward or back first
     increment = UsageIncrement.start(store, log.message) if incremental else None
     runner = Runner(spark, settings, store, loaded_at, log, contracts, increment)

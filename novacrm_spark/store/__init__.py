@@ -29,6 +29,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from pyspark.sql import SparkSession
 
 from novacrm_spark.errors import ConfigError
@@ -53,11 +55,17 @@ def resolve_engine(spark: SparkSession, engine: str) -> str:
     return engine
 
 
-def open_store(spark: SparkSession, warehouse: str, engine: str = "auto") -> TableStore:
-    """Open the warehouse with the named engine (``auto`` picks delta-spark when available)."""
+def open_store(
+    spark: SparkSession, warehouse: str, engine: str = "auto", properties: Mapping[str, str] | None = None
+) -> TableStore:
+    """Open the warehouse with the named engine (``auto`` picks delta-spark when available).
+
+    ``properties``: the table properties every write sets (see :func:`novacrm_spark.retention.retention_properties`);
+    None: Delta's default retention.
+    """
     resolved = resolve_engine(spark, engine)
     if resolved == "delta-spark":
-        return DeltaSparkStore(spark, warehouse)
+        return DeltaSparkStore(spark, warehouse, properties)
     if not is_local(warehouse):
         raise ConfigError(
             f"the embedded engine writes local or mounted folders only, and {warehouse} is object storage: "
@@ -65,7 +73,7 @@ def open_store(spark: SparkSession, warehouse: str, engine: str = "auto") -> Tab
         )
     if is_connect_session(spark):
         require_shared_warehouse(spark, warehouse)
-    return EmbeddedStore(spark, warehouse)
+    return EmbeddedStore(spark, warehouse, properties)
 
 
 def is_connect_session(spark: SparkSession) -> bool:

@@ -35,6 +35,7 @@ class Commit:
     columns: list[str]
     description: str | None
     write_id: str
+    properties: dict[str, str]  # the table's configuration (retention), set whenever the metadata is written
 
     def check(self) -> None:
         """Raise CommitConflictError when the table is no longer at the version the write was staged against."""
@@ -76,21 +77,24 @@ class Commit:
             raise
 
     def _same_metadata(self) -> bool:
-        """Same schema (column comments included), partitioning and description: a plain data commit."""
+        """Same schema (column comments included), partitioning, description and properties: a plain data commit."""
         metadata = self.snapshot.metadata()
         return (
             metadata.description == self.description
+            and dict(metadata.configuration) == self.properties
             and partition_columns(self.snapshot) == self.columns
             and self.snapshot.schema().to_json() == self.schema.to_json()
         )
 
     def _replace_metadata(self) -> None:
-        """A new table, or a schema, partitioning or description change: the metadata goes in the same commit."""
+        """A new table, or a schema, partitioning, description or properties change: the metadata goes in the
+        same commit. The properties replace the table's, as delta-spark's CREATE OR REPLACE TABLE does."""
         create_table_with_add_actions(
             self.path, self.schema, self.adds,
             # A new table must still be new: "error" refuses one another writer created meanwhile.
             mode="error" if self.snapshot is None else "overwrite",
             partition_by=self.columns or None, name=self.table, description=self.description,
+            configuration=self.properties,
         )
 
     def _conflict(self):

@@ -15,6 +15,7 @@ from novacrm_spark.errors import NovaCrmError, SelectionError
 from novacrm_spark.frames import constant_frame
 from novacrm_spark.metrics import observed_or_counted
 from novacrm_spark.paths import is_local, local_path
+from novacrm_spark.retention import DEFAULT_PROPERTIES
 from novacrm_spark.store._errors import writing
 
 try:
@@ -117,9 +118,11 @@ class TableStore(abc.ABC):
     # the runner may release that input's lineage once the write is staged.
     recomputes_input: bool = True
 
-    def __init__(self, spark: SparkSession, warehouse: str) -> None:
+    def __init__(self, spark: SparkSession, warehouse: str, properties: Mapping[str, str] | None = None) -> None:
         self.spark = spark
         self.warehouse = str(warehouse).rstrip("/")
+        # The table properties every write sets (the retention settings); Delta's own defaults unless given.
+        self.properties = dict(DEFAULT_PROPERTIES if properties is None else properties)
 
     def table_path(self, layer: str, table: str) -> str:
         # User input is checked by parse_table_name; a bad name here is a bug.

@@ -115,10 +115,12 @@ class DeltaSparkStore(TableStore):
                     writer = writer.partitionedBy(*columns)
                 if description:
                     writer = writer.tableProperty("comment", description)
+                for key, value in self.properties.items():  # the retention settings; they replace the table's
+                    writer = writer.tableProperty(key, value)
                 writer.createOrReplace()
                 return
             # Delta checks that every written row matches the condition, and removes only those
-            # files; the table's description and schema stay.
+            # files; the table's description, schema and properties stay.
             writer = cached.write.format("delta").mode("overwrite").option("replaceWhere", condition)
             if columns:
                 writer = writer.partitionBy(*columns)

@@ -71,8 +71,8 @@ class EmbeddedStore(TableStore):
     engine = "embedded"
     recomputes_input = False  # stage() writes the Parquet files; the commit only logs them
 
-    def __init__(self, spark: SparkSession, warehouse: str) -> None:
-        super().__init__(spark, warehouse)
+    def __init__(self, spark: SparkSession, warehouse: str, properties: Mapping[str, str] | None = None) -> None:
+        super().__init__(spark, warehouse, properties)
         # For the session, not per write: models written side by side must not race on it.
         spark.conf.set(TIMESTAMP_TYPE_CONF, "TIMESTAMP_MICROS")
 
@@ -100,8 +100,8 @@ class EmbeddedStore(TableStore):
         path = self.table_path(layer, table)
         with writing(f"table {layer}.{table}", path):
             write_deltalake(path, _arrow_rows(rows, schema), mode="overwrite", schema_mode="overwrite",
-                            description=description)
-            return DeltaTable(path).version()
+                            description=description, configuration=self.properties)
+            return self._with_properties(path)
 
     def replace_partition_rows(self, rows: Sequence[tuple], schema: str, layer: str, table: str, column: str,
                                value: str, description: str | None = None) -> int:
@@ -113,8 +113,16 @@ class EmbeddedStore(TableStore):
                 write_deltalake(path, _arrow_rows(rows, schema), mode="overwrite", predicate=predicate)
             else:
                 write_deltalake(path, _arrow_rows(rows, schema), mode="error", partition_by=[column],
-                                description=description)
-            return DeltaTable(path).version()
+                                description=description, configuration=self.properties)
+            return self._with_properties(path)
+
+    def _with_properties(self, path: str) -> int:
+        """A bookkeeping table's version once it has this store's properties (delta-rs sets them only on create:
+        a table from before, or from other settings, gets them in one more commit); returns its version."""
+        table = DeltaTable(path)
+        if any(table.metadata().configuration.get(k) != v for k, v in self.properties.items()):
+            table.alter.set_table_properties(self.properties)
+        return DeltaTable(path).version()
 
     def read(self, layer: str, table: str, version: int | None = None) -> DataFrame:
         path = self.table_path(layer, table)
@@ -158,7 +166,7 @@ class EmbeddedStore(TableStore):
             kept = [os.path.join(path, unquote(p)) for p in base.kept_paths]
             staged_df = self._read_files(path, spark_schema, columns, kept + [os.path.join(path, f.path) for f in files])
         commit = Commit(path, name, table, snapshot, base, [_add_action(f) for f in files], delta_schema, columns,
-                        options.description, write_id)
+                        options.description, write_id, self.properties)
         return StagedWrite(
             dataframe=staged_df,
             num_rows=sum(f.num_records for f in files),
