@@ -7,6 +7,7 @@ Examples::
     novacrm run --log-format json            # one JSON object a line per event, for schedulers
     novacrm ls --select +churn_risk_view     # what a selection would build, in order
     novacrm show marts.churn_risk_view --limit 10
+    novacrm vacuum --dry-run                 # files older table versions no longer need
     novacrm generate --accounts 150 --seed 7 --out data/raw
 """
 
@@ -25,6 +26,7 @@ from novacrm_spark.quality.cli import docs
 from novacrm_spark.report.commands import report
 from novacrm_spark.selection import model_graph, resolve
 from novacrm_spark.serving.commands import register, serve, sql
+from novacrm_spark.upkeep.commands import vacuum
 
 
 class NovaCrmGroup(click.Group):
@@ -249,7 +251,7 @@ def generate(accounts, seed, as_of, start, dirty_rate, out_dir) -> None:
     click.echo(f"Wrote {len(counts)} files to {out_dir}")
 
 
-for command in (docs, report, serve, sql, register):
+for command in (docs, report, serve, sql, register, vacuum):
     main.add_command(command)
 
 

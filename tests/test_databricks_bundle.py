@@ -276,3 +276,60 @@ def test_permissions_name_a_managing_and_a_viewing_group(bundle):
         assert VARIABLE.fullmatch(permission[principal]), f"{permission}: name the principal with a variable"
     principals = [p.get("group_name") or p.get("user_name") or p.get("service_principal_name") for p in permissions]
     assert len(principals) == len(set(principals)), "one level per principal"
+
+
+# --- the weekly vacuum job -------------------------------------------------------------------
+
+
+VACUUM_JOB = "novacrm_vacuum"
+
+
+@pytest.fixture(scope="module")
+def vacuum_job(resource_files) -> dict:
+    [found] = [f for f in resource_files if VACUUM_JOB in load(f).get("resources", {}).get("jobs", {})]
+    return load(found)["resources"]["jobs"][VACUUM_JOB]
+
+
+def hour(cron: str) -> int:
+    return int(cron.split()[2])
+
+
+def test_vacuum_runs_weekly_in_utc_and_ends_before_the_daily_build(vacuum_job, job):
+    fields = vacuum_job["schedule"]["quartz_cron_expression"].split()
+    assert len(fields) in (6, 7) and fields[3:5] == ["?", "*"]  # any day of the month, every month...
+    assert fields[5] in ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", *map(str, range(1, 8)))  # ...one weekday
+    assert vacuum_job["schedule"]["timezone_id"] == "UTC"
+    assert vacuum_job["schedule"]["pause_status"] == "UNPAUSED"
+    ends = hour(vacuum_job["schedule"]["quartz_cron_expression"]) + vacuum_job["timeout_seconds"] / 3600
+    assert ends <= hour(job["schedule"]["quartz_cron_expression"]), "a vacuum still running when the build starts"
+    assert vacuum_job["max_concurrent_runs"] == 1 and vacuum_job["email_notifications"]["on_failure"]
+
+
+def test_vacuum_task_runs_novacrm_vacuum_on_the_daily_jobs_warehouse(vacuum_job, job, project):
+    [task] = vacuum_job["tasks"]
+    wheel_task = task["python_wheel_task"]
+    assert normalized(wheel_task["package_name"]) == normalized(project["name"])
+    assert wheel_task["entry_point"] == "novacrm"
+    assert task["libraries"] == job["tasks"][0]["libraries"]  # the bundle's wheel (a file beside the daily job's)
+    command, *args = parameters(task)
+    assert command == "vacuum"
+    ctx = main.commands[command].make_context(command, substituted(args))
+    assert ctx.params["engine"] == "delta-spark"
+    assert ctx.params["config_file"] == str(ROOT / "conf" / "cluster.yaml")
+    assert ctx.params["warehouse"] == "s3a://bucket/warehouse"
+    # The default retention is the readers' safety window (deleted_file_retention): nothing shorter is asked.
+    assert ctx.params["retain_hours"] is None and not ctx.params["dry_run"]
+    # The same warehouse as the build it cleans up after.
+    [warehouse] = [p for p in vacuum_job["parameters"] if p["name"] == "warehouse"]
+    assert warehouse["default"] == next(p for p in job["parameters"] if p["name"] == "warehouse")["default"]
+    assert set(JOB_PARAMETER.findall(" ".join(parameters(task)))) == {p["name"] for p in vacuum_job["parameters"]}
+
+
+def test_vacuum_cluster_uses_the_delta_spark_engine(vacuum_job):
+    [cluster] = vacuum_job["job_clusters"]
+    conf = cluster["new_cluster"]["spark_conf"]
+    assert conf["spark.sql.extensions"] == DELTA_EXTENSION
+    assert conf["spark.sql.catalog.spark_catalog"] == DELTA_CATALOG
+    assert cluster["new_cluster"]["spark_env_vars"]["NOVACRM_ENGINE"] == "delta-spark"
+    assert all(t["job_cluster_key"] == cluster["job_cluster_key"] for t in vacuum_job["tasks"])
+    assert all(t["max_retries"] >= 1 for t in vacuum_job["tasks"])

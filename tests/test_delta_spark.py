@@ -93,3 +93,43 @@ def test_each_engine_reads_and_time_travels_what_the_other_wrote(built_warehouse
     first_v0, first_v1, second_v0, second_v1 = by_embedded
     assert first_v0 == second_v0 and first_v1 == second_v1  # each version the same whichever engine wrote it
     assert first_v0 != first_v1  # and the two versions really differ
+
+
+def test_delta_spark_writes_the_retention_properties_and_no_table_features(delta_warehouse):
+    from novacrm_spark.retention import DEFAULT_PROPERTIES
+
+    tables = sorted(log.parent for log in delta_warehouse.glob("*/*/_delta_log"))
+    assert {t.parent.name for t in tables} >= {"staging", "core", "marts", "quarantine", "_meta"}
+    for path in tables:
+        table = DeltaTable(str(path))
+        assert table.metadata().configuration == DEFAULT_PROPERTIES, path
+        protocol = table.protocol()
+        assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2), path
+        assert not protocol.reader_features and not protocol.writer_features, path
+
+
+def test_delta_spark_vacuum_removes_old_unreferenced_files_only(delta_warehouse, tmp_path):
+    # One table, not all: Delta's VACUUM runs several Spark jobs per table (tens of seconds on two busy cores).
+    warehouse = tmp_path / "warehouse"
+    shutil.copytree(delta_warehouse / "core" / "dim_date", warehouse / "core" / "dim_date")
+    orphan = warehouse / "core" / "dim_date" / "part-00000-left-by-a-failed-write.c000.snappy.parquet"
+    orphan.write_bytes(b"not referenced by any version")
+    month_ago = orphan.stat().st_mtime - 30 * 24 * 3600
+    os.utime(orphan, (month_ago, month_ago))
+    before, commits = data_files(warehouse), sorted(warehouse.rglob("_delta_log/*.json"))
+
+    done = novacrm("vacuum", "--engine", "delta-spark", "--warehouse", str(warehouse))
+
+    # Delta's VACUUM also prints a line of its own ("Deleted 1 files and directories ...").
+    assert [line for line in done.stdout.splitlines() if not line.startswith("Deleted ")] == [
+        "core.dim_date: removed 1 file (retain 168 hours)",
+        "Total: 1 file removed, 1 table",
+    ]
+    assert data_files(warehouse) == before - {orphan}
+    # No commit either (vacuum logging off): a run publishing meanwhile would not see its tables move.
+    assert sorted(warehouse.rglob("_delta_log/*.json")) == commits
+    assert DeltaTable(str(warehouse / "core" / "dim_date")).to_pyarrow_table().num_rows > 0
+
+
+def data_files(warehouse: Path) -> set[Path]:
+    return {p for p in warehouse.rglob("*") if p.is_file() and "_delta_log" not in p.parts and p.name != "_run.lock"}
