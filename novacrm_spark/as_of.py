@@ -59,13 +59,3 @@ def latest_date(bounds: Mapping[str, Bounds], keys: Iterable[str] | None = None)
     newest = [bounds[k][1] for k in (bounds if keys is None else keys) if bounds.get(k, (None, None))[1]]
     return max(newest, default=None)
 
-
-def latest_data_date(stg_accounts: DataFrame, stg_invoices: DataFrame, stg_usage_events: DataFrame,
-                     stg_support_tickets: DataFrame) -> DataFrame:  # TEMPORARY: until runner.py moves to date_bounds
-    dates = (
-        stg_accounts.select(F.col("signup_date").alias("d"))
-        .unionByName(stg_invoices.select(F.col("invoice_date").alias("d")))
-        .unionByName(stg_usage_events.select(F.col("event_date").alias("d")))
-        .unionByName(stg_support_tickets.select(F.to_date("created_at").alias("d")))
-    )
-    return dates.agg(F.max("d").alias("as_of_date"))

@@ -4,6 +4,7 @@ Examples::
 
     novacrm run --layer all --as-of 2025-01-31
     novacrm run --select fct_revenue+        # a model and everything downstream
+    novacrm run --as-of 2025-01-31 --allow-stale   # build even when a source is stale
     novacrm run --log-format json            # one JSON object a line per event, for schedulers
     novacrm ls --select +churn_risk_view     # what a selection would build, in order
     novacrm show marts.churn_risk_view --limit 10
@@ -77,6 +78,13 @@ def main() -> None:
 @settings_options
 @selection_options
 @date_text_option("--as-of", "as_of_date", help="As-of date (YYYY-MM-DD only). Default: latest date in the data.")
+@click.option(
+    "--allow-stale",
+    is_flag=True,
+    envvar="NOVACRM_ALLOW_STALE",
+    help="Build even when a source is older than its freshness limit allows, or the as-of date lies after or "
+    "before all the data (each problem becomes a WARN line). Also $NOVACRM_ALLOW_STALE=1.",
+)
 @click.option("--input", "input_dir", metavar="DIR", help="Folder holding the five raw_*.csv exports.")
 @click.option(
     "--incremental",
@@ -101,13 +109,19 @@ def main() -> None:
     "stdout, per event: run_start, model_start, model_end, run_end, message, error (docs/run_results.md). "
     "Also $NOVACRM_LOG_FORMAT.",
 )
-def run(common, layer, select, exclude, as_of_date, input_dir, incremental, parallel_models, log_format) -> None:
+def run(common, layer, select, exclude, as_of_date, allow_stale, input_dir, incremental, parallel_models,
+        log_format) -> None:
     """Build tables: read, transform, check, then publish each one atomically.
 
     A model whose error-level checks fail is not published (readers keep the
     previous version) and every model downstream of it is skipped. Exits 1
     when any model failed. `novacrm ls` with the same --layer, --select and
     --exclude lists the models a run builds.
+
+    Each source's newest record is checked against the as-of date (the
+    freshness limits in its staging contract): a stale `error` source, or an
+    as-of date outside the data, stops the run before anything is published
+    (exit 2), unless --allow-stale.
     """
     from novacrm_spark.run.log import run_log
     from novacrm_spark.run.results import utc_now
@@ -115,7 +129,7 @@ def run(common, layer, select, exclude, as_of_date, input_dir, incremental, para
     started_at, log = utc_now(), run_log(log_format, click.echo)
     try:
         ok = run_logged(log, started_at, common, layer, select, exclude, as_of_date, input_dir, incremental,
-                        parallel_models)
+                        parallel_models, allow_stale)
     except Exception as exc:  # an error event too (JSON); stderr still gets the error: line, or the traceback
         log.error(error_message(exc) or f"unexpected {type(exc).__name__}; its traceback is on stderr")
         raise
@@ -124,7 +138,7 @@ def run(common, layer, select, exclude, as_of_date, input_dir, incremental, para
 
 
 def run_logged(log, started_at, common, layer, select, exclude, as_of_date, input_dir, incremental,
-               parallel_models) -> bool:
+               parallel_models, allow_stale=False) -> bool:
     """``novacrm run`` itself, told through ``log``; True when every model passed (or nothing was selected)."""
     # Settings and the selection first: a mistake in either is reported before Spark starts.
     settings = make_settings(
@@ -156,6 +170,7 @@ def run_logged(log, started_at, common, layer, select, exclude, as_of_date, inpu
         result = run_pipeline(
             spark, settings, models=models, log=log, incremental=incremental, loaded_at=loaded_at,
             run_id=run_id, started_at=started_at, layer=layer, select=select, exclude=exclude,
+            allow_stale=allow_stale,
         )  # fmt: skip
     return result.ok
 

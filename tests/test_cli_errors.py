@@ -8,9 +8,11 @@ skipped, and tests/test_store.py covers the same errors injected at the store.
 from __future__ import annotations
 
 import errno
+import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -251,3 +253,64 @@ def test_a_commit_conflict_is_one_line_naming_the_table(spark, tmp_path, config,
     assert {k: v for k, v in after.items() if k != "staging.stg_accounts"} == {
         k: v for k, v in before.items() if k != "staging.stg_accounts"
     }
+
+
+# --- stale data: refused before anything is published, unless --allow-stale --------------------------
+
+
+def test_a_stale_source_or_an_as_of_date_after_the_data_is_refused_before_publishing(spark, tmp_path, config):
+    inputs = write_inputs(tmp_path / "raw", ACCOUNTS)  # invoices: newest 2024-02-10; their limit is 7 days, error
+    warehouse = tmp_path / "wh"
+
+    after = run(config, inputs, warehouse, "--as-of", "2030-01-01")
+    stale = run(config, inputs, warehouse, "--as-of", "2024-02-18")
+
+    assert_one_error(after, "error: the as-of date 2030-01-01 is after the data: the newest record of any source "
+                            "checked is 2024-02-10 (invoices), ", "; pass --allow-stale to build anyway")
+    assert assert_one_error(stale) == (
+        "error: source invoices is stale: newest record 2024-02-10, 8 days before the as-of date 2024-02-18 "
+        "(max_staleness_days 7); pass --allow-stale to build anyway")
+    assert published(warehouse) == {}
+    assert not list(warehouse.glob("*/*/_staging/*"))  # the staged tables were discarded
+    assert not (warehouse / "_runs").exists() or not list((warehouse / "_runs").glob("*/run_results.json"))
+
+
+def test_allow_stale_builds_anyway_with_a_warn_line_and_records_the_freshness(spark, tmp_path, config):
+    warehouse = tmp_path / "wh"
+
+    result = run(config, write_inputs(tmp_path / "raw", ACCOUNTS), warehouse, "--as-of", "2030-01-01", "--allow-stale")
+
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stdout.splitlines() if line.startswith("WARN ")]
+    assert warned == [
+        "WARN the as-of date 2030-01-01 is after the data: the newest record of any source checked is 2024-02-10 "
+        "(invoices), 2152 days before it, more than any source's max_staleness_days (at most 31) "
+        "(building anyway: --allow-stale)",
+        "WARN source invoices is stale: newest record 2024-02-10, 2152 days before the as-of date 2030-01-01 "
+        "(max_staleness_days 7) (building anyway: --allow-stale)",
+    ]
+    assert set(published(warehouse)) == {"staging.stg_accounts", "staging.stg_invoices", "quarantine.accounts",
+                                         "quarantine.invoices"}
+    [results] = (warehouse / "_runs").glob("*/run_results.json")
+    payload = json.loads(results.read_text(encoding="utf-8"))
+    assert payload["args"]["allow_stale"] is True
+    assert payload["freshness"]["allow_stale"] is True
+    assert payload["freshness"]["as_of_problem"].startswith("the as-of date 2030-01-01 is after the data")
+    assert [(s["source"], s["newest"], s["status"]) for s in payload["freshness"]["sources"]] == [
+        ("invoices", "2024-02-10", "warn")]
+
+
+@pytest.mark.parametrize("env, expected", [({}, False), ({"NOVACRM_ALLOW_STALE": "1"}, True)])
+def test_allow_stale_also_comes_from_the_environment(tmp_path, monkeypatch, env, expected):
+    import novacrm_spark.run.runner as runner
+    import novacrm_spark.session as session
+
+    calls = {}
+    monkeypatch.setattr(session, "build_spark_session", lambda settings, verbose: "no spark")
+    monkeypatch.setattr(runner, "run_pipeline", lambda spark, settings, **kwargs: calls.update(kwargs) or
+                        SimpleNamespace(ok=True))
+
+    result = CliRunner().invoke(main, ["run", "--engine", "embedded", "--warehouse", str(tmp_path / "wh")], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert calls["allow_stale"] is expected

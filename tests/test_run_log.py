@@ -153,7 +153,7 @@ def test_run_results_payload_carries_the_schema_version_timings_and_arguments():
         "2025-02-01T05:59:50.000Z", "2025-02-01T06:00:04.500Z", 14.5)
     assert payload["args"] == {
         "layer": "all", "select": ["+dim_account"], "exclude": ["marts"], "incremental": True,
-        "as_of_date": "2025-01-31", "engine": "embedded", "input_dir": "data/raw", "warehouse": "/lake",
+        "allow_stale": False, "as_of_date": "2025-01-31", "engine": "embedded", "input_dir": "data/raw", "warehouse": "/lake",
         "master": "local[*]", "remote": None, "parallel_models": 3, "shuffle_partitions": 4,
         "max_quarantine_fraction": 0.05,
     }

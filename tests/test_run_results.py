@@ -41,8 +41,9 @@ def good_run(spark, tmp_path_factory):
         warehouse=str(root / "warehouse"), as_of_date=dt.date(2025, 1, 31), max_quarantine_fraction=0.5,
     )
     lines: list[str] = []
-    result = run_pipeline(
-        spark, settings, select=["stg_accounts", "stg_invoices"], progress=lines.append, loaded_at=LOADED_AT
+    result = run_pipeline(  # the invoices are a year older than the as-of date: stale, allowed
+        spark, settings, select=["stg_accounts", "stg_invoices"], progress=lines.append, loaded_at=LOADED_AT,
+        allow_stale=True,
     )
     return root, settings, result, lines, json.loads(Path(result.results_path).read_text(encoding="utf-8"))
 
@@ -63,6 +64,8 @@ def test_run_level_fields(good_run):
     assert payload["inputs"] == {"accounts": f"{root}/raw_accounts.csv", "invoices": f"{root}/raw_invoices.csv"}
     assert payload["summary"]["pass"] + payload["summary"]["warn"] == 2
     assert payload["summary"]["error"] == payload["summary"]["skipped"] == 0
+    [invoices] = payload["freshness"]["sources"]
+    assert (invoices["source"], invoices["newest"], invoices["status"]) == ("invoices", "2024-02-15", "warn")
 
 
 def test_model_entries_hold_status_rows_seconds_checks_and_quarantine(good_run):
@@ -133,7 +136,8 @@ def test_run_results_carry_the_schema_version_timings_and_arguments(good_run):
     assert payload["elapsed_seconds"] == pytest.approx((finished - started).total_seconds(), abs=0.011)
     assert payload["args"] == {
         "layer": "all", "select": ["stg_accounts", "stg_invoices"], "exclude": [], "incremental": False,
-        "as_of_date": "2025-01-31", "engine": "embedded", "input_dir": str(root), "warehouse": str(root / "warehouse"),
+        "allow_stale": True, "as_of_date": "2025-01-31", "engine": "embedded", "input_dir": str(root),
+        "warehouse": str(root / "warehouse"),
         "master": "local[2]", "remote": None, "parallel_models": 3, "shuffle_partitions": 2,
         "max_quarantine_fraction": 0.5,
     }

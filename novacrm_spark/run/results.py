@@ -80,6 +80,8 @@ class RunResult:
     finished_at: str | None = None
     elapsed_seconds: float | None = None
     args: dict[str, Any] = field(default_factory=dict)  # see :func:`invocation_args`
+    # The sources' freshness against the as-of date (FreshnessReport.as_dict()); None when not checked.
+    freshness: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -177,7 +179,7 @@ def write_run_results(result: RunResult, settings: Settings, warehouse: str) -> 
 
 
 def invocation_args(settings: Settings, layer: str = "all", select: Iterable[str] = (), exclude: Iterable[str] = (),
-                    incremental: bool = False) -> dict[str, Any]:
+                    incremental: bool = False, allow_stale: bool = False) -> dict[str, Any]:
     """The invocation's arguments as resolved (file < environment < flags), to rerun it or tell runs apart.
 
     Never a secret: ``spark_conf`` (it may hold storage keys) is left out, and of a
@@ -186,8 +188,8 @@ def invocation_args(settings: Settings, layer: str = "all", select: Iterable[str
     as_of_date = settings.as_of_date.isoformat() if settings.as_of_date else None
     return {
         "layer": layer, "select": list(select), "exclude": list(exclude), "incremental": incremental,
-        "as_of_date": as_of_date, "engine": settings.engine, "input_dir": settings.input_dir,
-        "warehouse": settings.warehouse, "master": settings.master, "remote": server_only(remote_url(settings)),
+        "allow_stale": allow_stale, "as_of_date": as_of_date, "engine": settings.engine,
+        "input_dir": settings.input_dir, "warehouse": settings.warehouse, "master": settings.master, "remote": server_only(remote_url(settings)),
         "parallel_models": settings.parallel_models, "shuffle_partitions": settings.shuffle_partitions,
         "max_quarantine_fraction": settings.max_quarantine_fraction,
     }
@@ -220,6 +222,7 @@ def run_results_payload(result: RunResult, settings: Settings) -> dict[str, Any]
         "ok": result.ok,
         "published_tables": result.published,
         "watermark": result.watermark,
+        "freshness": result.freshness,
         "summary": result.counts(),
         "models": [asdict(m) for m in result.models],
     }

@@ -6,6 +6,9 @@
    and its table *staged* (written, not visible) and audited against its
    contract (:mod:`~novacrm_spark.run.audit`); a downstream model reads its
    upstream's staged table. A failed model skips everything downstream.
+   After the staging models, one node reads the sources' dates: it derives
+   the as-of date when none is set and stops the run when a source is stale
+   (:mod:`~novacrm_spark.run.freshness`).
 3. Only when no model failed are all staged writes published, between two
    commits of the run manifest (:mod:`~novacrm_spark.run.publish`); otherwise
    all are discarded and every table keeps its previous version.
@@ -25,11 +28,9 @@ from typing import Any, Iterable, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
-from novacrm_spark import as_of
 from novacrm_spark import incremental as inc
 from novacrm_spark.bookkeeping import BOOKKEEPING
 from novacrm_spark.config import Settings
-from novacrm_spark.errors import NovaCrmError
 from novacrm_spark.metrics import keep_observed_metrics
 from novacrm_spark.model import StagingResult
 from novacrm_spark.quality.contracts import Contracts, default_contracts
@@ -39,6 +40,7 @@ from novacrm_spark.registry import Model, all_models, select_models, table_names
 from novacrm_spark.retention import retention_properties
 from novacrm_spark.run import audit
 from novacrm_spark.run.audit import Built
+from novacrm_spark.run.freshness import NODE, SourcePlan, check_sources
 from novacrm_spark.run.incremental import UsageIncrement, WatermarkPlan
 from novacrm_spark.run.inputs import RunInputs
 from novacrm_spark.run.log import RunLog, TextLog
@@ -50,15 +52,13 @@ from novacrm_spark.run.schedule import Node, run_graph
 from novacrm_spark.store import TableStore, open_store
 from novacrm_spark.store.manifest import PublishedTables
 
-AS_OF = "as_of_date"  # the graph node that derives the as-of date from the data, when none is set
-
 
 class Runner:
     """Builds models against one store for one run; see :func:`run_pipeline`."""
 
     def __init__(self, spark: SparkSession, settings: Settings, store: TableStore, loaded_at: dt.datetime,
                  log: RunLog | None = None, contracts: Contracts | None = None,
-                 increment: UsageIncrement | None = None) -> None:
+                 increment: UsageIncrement | None = None, allow_stale: bool = False) -> None:
         self.spark, self.settings, self.store, self.loaded_at = spark, settings, store, loaded_at
         self.log = log or TextLog()
         self.progress = self.log.message
@@ -68,6 +68,8 @@ class Runner:
         self.increment = increment
         self.inputs = RunInputs(spark, settings.input_dir, self.models, PublishedTables(store))
         self.as_of_date = settings.as_of_date
+        self.allow_stale, self.sources, self.freshness = allow_stale, None, None
+        self.failed: set[str] = set()  # models that failed in this run
 
     def run_values(self, model: Model) -> dict[str, Any]:
         values = {"loaded_at": self.loaded_at, "products": self.settings.products, "as_of_date": self.as_of_date}
@@ -81,8 +83,8 @@ class Runner:
 
     def build(self, name: str) -> Built:
         """Build one graph node; a model's Spark jobs are tagged with it (Spark UI, event logs)."""
-        if name == AS_OF:
-            return self.derive_as_of_date()
+        if name == NODE:
+            return self.check_sources()
         model = self.models[name]
         tag = f"novacrm-{model.layer}.{model.name}"
         self.spark.addTag(tag)
@@ -95,13 +97,13 @@ class Runner:
         finally:
             self.spark.removeTag(tag)
 
-    def derive_as_of_date(self) -> Built:
-        """The latest date in the staging tables this run sees."""
-        latest = as_of.latest_data_date(*[self.inputs.table(name) for name in as_of.STAGING_INPUTS]).first()[0]
-        if latest is None:
-            raise NovaCrmError("cannot derive as_of_date: the staging tables hold no dates; pass --as-of")
-        self.as_of_date = latest
-        self.progress(f"as_of_date not set: using {latest} (latest date in the data)")
+    def check_sources(self) -> Built:
+        """The as-of date (the latest date in the data, when none is set) and the sources' freshness."""
+        def table(name: str) -> DataFrame | None:  # staged, else published; a model that failed is left out
+            return None if name in self.failed else self.inputs.table(name)
+
+        self.as_of_date, self.freshness = check_sources(self.sources, table, self.as_of_date, self.allow_stale,
+                                                        self.progress)
         return Built(None)
 
     def stage(self, df: DataFrame, contract: TableContract, months: list[dt.date] | None = None) -> Built:
@@ -188,18 +190,13 @@ class Runner:
         return set(model.model_inputs) | {c.to for c in contract.checks if c.kind == "relationships"}
 
     def nodes(self, selection: list[Model]) -> list[Node]:
-        """The run's graph in build order: the selected models and, when no as-of date is set and
-        a core or mart model needs one, its derivation right after the staging models."""
+        """The run's graph in build order: the selected models and, right after the staging models, the
+        sources' check (when it derives the as-of date, the core and mart models wait for it)."""
         selected = {m.name for m in selection}
-        derive = self.as_of_date is None and any(m.layer != "staging" for m in selection)
-        nodes = []
-        for model in selection:
-            if derive and model.layer != "staging" and not any(n.name == AS_OF for n in nodes):
-                nodes.append(Node(AS_OF, after=frozenset(as_of.STAGING_INPUTS) & selected))
-            after = {AS_OF} if derive and model.layer != "staging" else set()
-            nodes.append(Node(model.name, needs=self.depends_on(model) & selected, after=after,
-                              weight=self.inputs.upstream_bytes(model)))
-        return nodes
+        nodes = [Node(m.name, needs=self.depends_on(m) & selected, weight=self.inputs.upstream_bytes(m))
+                 for m in selection]
+        self.sources = SourcePlan.of(selection, self.models, self.contracts, self.as_of_date is not None)
+        return self.sources.placed(nodes) if self.sources else nodes
 
     def run(self, selection: list[Model], run_id: str) -> RunResult:
         validate_against_models(self.contracts, self.models, [m.name for m in topological_order(self.models)])
@@ -212,22 +209,31 @@ class Runner:
                 self.began[name] = utc_now()
                 self.log.model_start(self.models[name].layer, name, self.began[name])
 
+        done: list[Built] = []
+
         def finished(name: str, built: Built) -> None:
             if built.result is None:
                 return
+            done.append(built)
             if built.failed:
                 built.abort()  # never published, and nothing downstream will read it
+                self.failed.add(name)
             elif built.writes:
                 self.inputs.staged[name] = built.writes[0][1].dataframe
             built.result.stamp(self.began.get(name), utc_now())
             self.log.model_end(built.result, check_lines(built.checks))
 
-        outcomes = run_graph(
-            self.nodes(selection), self.build, failed=lambda b: b.failed, workers=self.settings.parallel_models,
-            skip=lambda name: Built(ModelResult(name, self.models[name].layer, "skipped",
-                                                message="an upstream model failed")),
-            on_start=started, on_finish=finished, discard=Built.abort, interrupt=self.spark.interruptAll,
-        )
+        try:
+            outcomes = run_graph(
+                self.nodes(selection), self.build, failed=lambda b: b.failed, workers=self.settings.parallel_models,
+                skip=lambda name: Built(ModelResult(name, self.models[name].layer, "skipped",
+                                                    message="an upstream model failed")),
+                on_start=started, on_finish=finished, discard=Built.abort, interrupt=self.spark.interruptAll,
+            )
+        except BaseException:  # a stale source, say: what finished before is staged, never to be published
+            for item in done:
+                item.abort()
+            raise
         built = [outcomes[m.name] for m in selection]
         # The watermark's new version is published with the tables, under the same run manifest.
         mark = WatermarkPlan.of(self.inputs.published, self.inputs.usage_files, self.increment,
@@ -236,6 +242,7 @@ class Runner:
                                lambda: mark.stage(self.store) if mark else [])
         result = RunResult(run_id, self.as_of_date, self.store.engine, [b.result for b in built], inputs, published)
         result.watermark = mark.report(result.ok, self.progress) if mark else None
+        result.freshness = self.freshness.as_dict() if self.freshness else None
         return result
 
 
@@ -252,6 +259,7 @@ def run_pipeline(
     progress: Progress = print, loaded_at: dt.datetime | None = None, contracts: Contracts | None = None,
     incremental: bool = False, run_id: str | None = None, exclude: Iterable[str] = (),
     models: Sequence[str] | None = None, log: RunLog | None = None, started_at: dt.datetime | None = None,
+    allow_stale: bool = False,
 ) -> RunResult:
     """Build the selected models into ``settings.warehouse`` and report how it went.
 
@@ -261,6 +269,7 @@ def run_pipeline(
     ``incremental`` reads only the raw usage files after the recorded watermark
     and replaces only the event months they touch (see :mod:`novacrm_spark.run.incremental`).
     ``log`` tells the run (default: lines to ``progress``); ``started_at`` is when the command began.
+    A stale source stops the run (:class:`~novacrm_spark.errors.StaleDataError`) unless ``allow_stale``.
     """
     started_at = started_at or utc_now()
     selection = chosen_models(layer, select, exclude, models)  # before the store opens
@@ -270,11 +279,11 @@ def run_pipeline(
     store = open_store(spark, settings.warehouse, settings.engine, retention_properties(settings))
     recover(store, log.message)  # a run killed while publishing: roll it forward or back first
     increment = UsageIncrement.start(store, log.message) if incremental else None
-    runner = Runner(spark, settings, store, loaded_at, log, contracts, increment)
+    runner = Runner(spark, settings, store, loaded_at, log, contracts, increment, allow_stale)
     run_id = run_id or new_run_id(loaded_at)
     log.run_start(run_id, selection, store.engine, settings, incremental)
     result = runner.run(selection, run_id)
-    result.args = invocation_args(settings, layer, select, exclude, incremental)
+    result.args = invocation_args(settings, layer, select, exclude, incremental, allow_stale)
     result.stamp(started_at, utc_now())
     result.results_path = write_run_results(result, settings, settings.warehouse)
     record_results(store, result, log.message)  # _runs/results, on any storage; a failure is one WARN line
