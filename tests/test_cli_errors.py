@@ -229,19 +229,19 @@ def test_a_full_disk_is_one_line_and_the_tables_stay(spark, tmp_path, config, tm
 
 
 def test_a_commit_conflict_is_one_line_naming_the_table(spark, tmp_path, config, monkeypatch):
-    from novacrm_spark.run.runner import Runner
+    from novacrm_spark.run import runner
     from novacrm_spark.store import open_store
 
     warehouse = tmp_path / "wh"
     build_first_version(spark, tmp_path, config, warehouse)
-    finish = Runner.finish
+    finish = runner.finish_run
 
-    def another_writer_first(runner, staged, ok, run_id):  # commits stg_accounts after the run staged it
+    def another_writer_first(*args, **kwargs):  # commits stg_accounts after the run staged it
         other = open_store(spark, str(warehouse), "embedded")
         other.overwrite(other.read("staging", "stg_accounts"), "staging", "stg_accounts")
-        return finish(runner, staged, ok, run_id)
+        return finish(*args, **kwargs)
 
-    monkeypatch.setattr(Runner, "finish", another_writer_first)
+    monkeypatch.setattr(runner, "finish_run", another_writer_first)
     before = published(warehouse)
 
     result = run(config, write_inputs(tmp_path / "raw_v2", MORE_ACCOUNTS), warehouse)
