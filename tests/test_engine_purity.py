@@ -26,6 +26,8 @@ ALLOWED = {
     "source_checks.py": "collects one small count row per partition when looking for non-UTF-8 lines",
     "report/": "marts are small aggregates brought to the driver to draw charts",
     "serving/": "prints query results the user asked for",
+    "as_of.py": "collects one aggregated (oldest, newest) date row per source for freshness and the as-of date",
+    "upkeep/": "vacuum lists the file names Delta's VACUUM DRY RUN returns, not table data",
     "datagen/": "the generator is plain Python that writes CSV, not part of the Spark data path",
 }
 
