@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable, Iterable, Mapping
@@ -30,7 +29,7 @@ from typing import Callable, Iterable, Mapping
 from pyspark.sql import DataFrame
 
 from novacrm_spark.model import StagingResult, is_model
-from novacrm_spark.selection import LAYER_ORDER, MODELS_PACKAGE, resolve
+from novacrm_spark.selection import LAYER_ORDER, MODELS_PACKAGE, model_modules, resolve
 from novacrm_spark.selection import topological_order as topological_order  # callers import it from here
 from novacrm_spark.sources import SOURCES
 
@@ -133,10 +132,8 @@ def _discovered() -> tuple[tuple[str, Model], ...]:
 
 
 def layer_modules(layer: str) -> list[ModuleType]:
-    """The modules of one layer package, imported; modules named ``_*`` hold shared helpers, not models."""
-    package = importlib.import_module(f"{MODELS_PACKAGE}.{layer}")
-    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
-    return [importlib.import_module(f"{package.__name__}.{name}") for name in names]
+    """The model modules of one layer package, imported (the same list selection reads without importing)."""
+    return [importlib.import_module(name) for name in model_modules(layer)]
 
 
 def models_in(module: ModuleType) -> list[Callable]:

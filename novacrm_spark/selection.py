@@ -75,20 +75,26 @@ def model_graph() -> dict[str, ModelNode]:
     return dict(_read_graph())
 
 
+def model_modules(layer: str) -> list[str]:
+    """The names of one layer package's model modules; modules named ``_*`` hold shared helpers.
+
+    Example: ``model_modules("marts")[0]`` -> ``'novacrm_spark.models.marts.churn_risk_view'``.
+    """
+    package = importlib.import_module(f"{MODELS_PACKAGE}.{layer}")  # a docstring only: no model, no pyspark
+    names = (info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+    return sorted(f"{package.__name__}.{name}" for name in names)
+
+
 @functools.lru_cache(maxsize=1)
 def _read_graph() -> tuple[tuple[str, ModelNode], ...]:
     found: dict[str, ModelNode] = {}
     for layer in LAYER_ORDER:
-        package = importlib.import_module(f"{MODELS_PACKAGE}.{layer}")  # a docstring only: no model, no pyspark
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-            if info.name.startswith("_"):
-                continue
-            spec = importlib.util.find_spec(f"{package.__name__}.{info.name}")
+        for module in model_modules(layer):
             # The loader's get_source also reads a module inside a zip (spark-submit's --py-files).
-            tree = ast.parse(spec.loader.get_source(spec.name))
+            tree = ast.parse(importlib.util.find_spec(module).loader.get_source(module))
             for fn in (n for n in tree.body if isinstance(n, ast.FunctionDef) and _is_model(n)):
                 if fn.name in found:
-                    raise ValueError(f"model {fn.name!r} is defined twice (second in {spec.name})")
+                    raise ValueError(f"model {fn.name!r} is defined twice (second in {module})")
                 positional = [*fn.args.posonlyargs, *fn.args.args]
                 found[fn.name] = ModelNode(fn.name, layer, tuple(a.arg for a in positional))
     return tuple(found.items())
