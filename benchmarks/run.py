@@ -1,14 +1,19 @@
-"""Benchmark harness: the full build against the Spark floor at three scales.
+"""Benchmark harness: the full build against the Spark floor at several scales.
 
     python benchmarks/run.py                          # small, medium, large; 3 repetitions
     python benchmarks/run.py --scales small --repeat 1 --out /tmp/bench   # smoke run
     python benchmarks/run.py --engines embedded,delta-spark               # both engines, same floor
+    python benchmarks/run.py --scale xlarge --repeat 1 --stages           # ~15M usage events, per-stage CPU
 
-For each scale it generates (and caches) a dataset with ``novacrm generate``,
-then runs, one after the other and each as its own process:
+For each scale it generates (and caches) a dataset with ``novacrm generate``;
+``xlarge`` (never run unless asked) is the cached ``large`` dataset replicated
+10 times under new ids (``benchmarks/replicate.py``). Then it runs, one after
+the other and each as its own process:
 
 1. the Spark floor (``benchmarks/floor.py``): read the five CSVs, write Parquet;
-2. the full build: ``novacrm run --layer all`` with all checks, into a new warehouse.
+2. the full build: ``novacrm run --layer all`` with all checks, into a new warehouse;
+3. with ``--stages``, once per scale after the builds: ``benchmarks/usage_stages.py``,
+   the usage path's cumulative CPU and wall time per stage.
 
 It records wall time and the peak RSS of the whole process tree (driver JVM
 and Python workers included, sampled from /proc), rows per table and
@@ -31,7 +36,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCALES = {"small": 150, "medium": 1_500, "large": 15_000}
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from replicate import MANIFEST, replicate  # noqa: E402
+
+# Accounts per scale (a replicated scale: its base's accounts x its copies).
+SCALES = {"small": 150, "medium": 1_500, "large": 15_000, "xlarge": 150_000}
+# Scales built by replicating a generated one under new ids: name -> (base scale, copies).
+REPLICATED = {"xlarge": ("large", 10)}
+DEFAULT_SCALES = "small,medium,large"  # xlarge only when asked for
 AS_OF = "2025-01-31"
 
 
@@ -111,14 +123,44 @@ def dataset(cache: Path, accounts: int) -> Path:
     return out
 
 
+def scale_dataset(cache: Path, name: str) -> Path:
+    """The raw folder of scale ``name``: generated, or its base scale's replicated (each cached once)."""
+    if name not in REPLICATED:
+        return dataset(cache, SCALES[name])
+    base, copies = REPLICATED[name]
+    out = cache / f"accounts_{SCALES[base]}_x{copies}"
+    if not (out / MANIFEST).exists():  # written last, then the folder renamed into place
+        source = dataset(cache, SCALES[base])
+        print(f"  replicating {source} x{copies} into {out}", flush=True)
+        manifest = replicate(source, out, copies)
+        print(f"  replicated in {manifest['seconds']} s", flush=True)
+    return out
+
+
 def count_lines(path: Path) -> int:
     with open(path, "rb") as handle:
         return sum(1 for _ in handle) - 1
 
 
-def bench_scale(name: str, accounts: int, repeat: int, cache: Path, master: str, engines: list[str]) -> list[dict]:
-    """One row per engine: each attempt measures the floor once, then one build per engine."""
-    raw = dataset(cache, accounts)
+def usage_stages(raw: Path, master: str, env: dict[str, str]) -> dict:
+    """``benchmarks/usage_stages.py`` over ``raw``, as its own process: its JSON."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "stages.json"
+        done = subprocess.run(
+            [sys.executable, "benchmarks/usage_stages.py", "--input", str(raw), "--master", master,
+             "--as-of", AS_OF, "--out", str(out)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"usage_stages.py failed ({done.returncode}):\n{done.stdout[-3000:]}")
+        return json.loads(out.read_text())
+
+
+def bench_scale(name: str, accounts: int, repeat: int, cache: Path, master: str, engines: list[str],
+                stages: bool = False) -> list[dict]:
+    """One row per engine: each attempt measures the floor once, then one build per engine;
+    with ``stages``, the usage path per stage once afterwards (the same numbers on each row)."""
+    raw = scale_dataset(cache, name)
     env = {**os.environ, "NOVACRM_MASTER": master}
     floors: list[dict] = []
     builds: dict[str, list[dict]] = {engine: [] for engine in engines}
@@ -141,6 +183,11 @@ def bench_scale(name: str, accounts: int, repeat: int, cache: Path, master: str,
                 per_model[engine].append({m["name"]: {"seconds": m["seconds"], "rows": m["rows"]} for m in results["models"]})
                 print(f"  {name} #{attempt + 1}: floor {floors[-1]['seconds']}s, {engine} build "
                       f"{builds[engine][-1]['seconds']}s, peak {builds[engine][-1]['peak_rss_mb']} MB", flush=True)
+    per_stage = None
+    if stages:
+        per_stage = usage_stages(raw, master, env)
+        print(f"  {name} usage path: " + ", ".join(
+            f"{s['stage']} {s['cpu_seconds']}s CPU" for s in per_stage["stages"]), flush=True)
     median = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
     rows = []
     for engine in engines:
@@ -164,6 +211,8 @@ def bench_scale(name: str, accounts: int, repeat: int, cache: Path, master: str,
             "repetitions": repeat,
             "models": models,
         })
+        if per_stage is not None:
+            rows[-1]["usage_stages"] = per_stage
     return rows
 
 
@@ -173,7 +222,8 @@ def markdown(results: list[dict], master: str) -> str:
         "",
         f"Generated by `python benchmarks/run.py` (Spark master `{master}`, {os.cpu_count()} cores); "
         "medians of the repetitions. Floor = read the five CSVs and write them once as Parquet; "
-        "build = `novacrm run --layer all` with every check, cold.",
+        "build = `novacrm run --layer all` with every check, cold. xlarge = the large dataset replicated "
+        "10 times under new ids (`benchmarks/replicate.py`).",
         "",
         "| scale | engine | accounts | usage events | floor (s) | full build (s) | build / floor | growth vs previous scale | peak RSS build (MB) |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -196,7 +246,31 @@ def markdown(results: list[dict], master: str) -> str:
     ]
     for model, info in sorted(largest["models"].items(), key=lambda kv: -kv[1]["seconds"]):
         lines.append(f"| {model} | {info['rows'] if info['rows'] is not None else '-'} | {info['seconds']:.1f} |")
+    lines += stages_table(results)
     return "\n".join(lines) + "\n"
+
+
+def stages_table(results: list[dict]) -> list[str]:
+    """Markdown lines: the usage path per stage at the largest scale measured with ``--stages`` (none without)."""
+    measured = [r for r in results if r.get("usage_stages")]
+    if not measured:
+        return []
+    largest = max(measured, key=lambda r: r["accounts"])
+    stages = largest["usage_stages"]
+    lines = [
+        "", f"## Usage path, per stage ({largest['scale']} scale)", "",
+        f"`benchmarks/usage_stages.py`, one Spark session (master `{stages['master']}`), one run. Cumulative: "
+        "each stage's job redoes every stage before it (parse = read the CSV; dedupe = + clean and collapse "
+        "identical rows; validation = + type, join the accounts, give each row its reason; write = + accepted "
+        "rows written as Parquet; fct_usage = + the fct_usage model, whose job reads that Parquet: its own cost "
+        "added to the write's). CPU = user + system time of the whole process tree (driver JVM and Python); "
+        "the increment is what the stage adds to the one before.", "",
+        "| stage | wall (s) | CPU (s) | CPU increment (s) |", "|---|---:|---:|---:|",
+    ]
+    for row in stages["stages"]:
+        lines.append(f"| {row['stage']} | {row['wall_seconds']:.1f} | {row['cpu_seconds']:.1f} | "
+                     f"{row['cpu_increment_seconds']:.1f} |")
+    return lines
 
 
 NOTES_MARKER = "<!-- notes: everything below is written by hand and kept by benchmarks/run.py -->"
@@ -211,26 +285,36 @@ def kept_notes(report: Path) -> str:
     return "\n" + text[index:] if index >= 0 else ""
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """The options and the scales asked for (in the order given)."""
     parser = argparse.ArgumentParser(description="Full build vs Spark floor at several scales.")
-    parser.add_argument("--scales", default="small,medium,large", help="comma-separated: " + ", ".join(SCALES))
+    parser.add_argument("--scales", "--scale", dest="scales", default=DEFAULT_SCALES,
+                        help=f"comma-separated: {', '.join(SCALES)} (default {DEFAULT_SCALES}; xlarge only when named)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions per measurement (median reported)")
     parser.add_argument("--out", default=str(ROOT / "docs"), help="folder for benchmarks.md and benchmarks.json")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "novacrm-bench-data"), help="dataset cache")
     parser.add_argument("--master", default="local[*]")
     parser.add_argument("--engines", default="embedded", help="comma-separated: embedded, delta-spark (a build each)")
-    args = parser.parse_args()
+    parser.add_argument("--stages", action="store_true",
+                        help="also time the usage path per stage (benchmarks/usage_stages.py), once per scale")
+    args = parser.parse_args(argv)
     names = [s.strip() for s in args.scales.split(",") if s.strip()]
     unknown = [s for s in names if s not in SCALES]
     if unknown:
         parser.error(f"unknown scale(s) {', '.join(unknown)}; choose from {', '.join(SCALES)}")
+    return args, names
+
+
+def main() -> None:
+    args, names = parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     results = []
     for name in names:
-        print(f"== {name}: {SCALES[name]:,} accounts", flush=True)
+        how = f" ({REPLICATED[name][0]} x{REPLICATED[name][1]})" if name in REPLICATED else ""
+        print(f"== {name}: {SCALES[name]:,} accounts{how}", flush=True)
         engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-        results.extend(bench_scale(name, SCALES[name], args.repeat, cache, args.master, engines))
+        results.extend(bench_scale(name, SCALES[name], args.repeat, cache, args.master, engines, args.stages))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmarks.json").write_text(json.dumps(results, indent=2))
