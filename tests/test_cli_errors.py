@@ -247,9 +247,9 @@ def test_a_commit_conflict_is_one_line_naming_the_table(spark, tmp_path, config,
     result = run(config, write_inputs(tmp_path / "raw_v2", MORE_ACCOUNTS), warehouse)
 
     assert_one_error(result, f"error: table staging.stg_accounts at {warehouse}/staging/stg_accounts was changed by "
-                             "another writer: it committed version 1 after this run read version 0")
+                             "another writer: it committed version 2 after this run read version 1")
     after = published(warehouse)
-    assert after["staging.stg_accounts"][0] == 1 and len(after["staging.stg_accounts"][1]) == 2  # theirs, not ours
+    assert after["staging.stg_accounts"][0] == 2 and len(after["staging.stg_accounts"][1]) == 2  # theirs, not ours
     assert {k: v for k, v in after.items() if k != "staging.stg_accounts"} == {
         k: v for k, v in before.items() if k != "staging.stg_accounts"
     }

@@ -11,16 +11,19 @@ import os
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 from duckdb_extensions import import_extension
 
 from novacrm_spark.quality.contracts import default_contracts
 from novacrm_spark.registry import all_models
+from table_properties import assert_run_table_metadata, run_tables
 from tables_equal import assert_same_tables
 
 pytestmark = pytest.mark.e2e
@@ -78,14 +81,17 @@ def fingerprints(engine: str, versions: list[list]) -> list:
 
 
 def test_each_engine_reads_and_time_travels_what_the_other_wrote(built_warehouse, delta_warehouse, tmp_path):
-    # Version 0 by one engine (every layer), version 1 by the other: one mart at another as-of
+    # One version by one engine (every layer), the next by the other: one mart at another as-of
     # date, built from the upstream tables the first engine wrote.
     embedded_first, delta_first = tmp_path / "embedded-first", tmp_path / "delta-first"
     shutil.copytree(built_warehouse, embedded_first)
     shutil.copytree(delta_warehouse, delta_first)
+    # Each publish's version (the embedded engine declares a new table's constraints in a second commit).
+    mart = lambda warehouse: DeltaTable(str(warehouse / "marts" / "churn_risk_view")).version()  # noqa: E731
+    published = {w: [mart(w)] for w in (embedded_first, delta_first)}
     build(embedded_first, "delta-spark", "--as-of", "2025-01-15", "--select", "churn_risk_view")
     build(delta_first, "embedded", "--as-of", "2025-01-15", "--select", "churn_risk_view")
-    versions = [[str(w), "marts", "churn_risk_view", v] for w in (embedded_first, delta_first) for v in (0, 1)]
+    versions = [[str(w), "marts", "churn_risk_view", v] for w, before in published.items() for v in (*before, mart(w))]
 
     by_embedded, by_delta_spark = fingerprints("embedded", versions), fingerprints("delta-spark", versions)
 
@@ -95,17 +101,20 @@ def test_each_engine_reads_and_time_travels_what_the_other_wrote(built_warehouse
     assert first_v0 != first_v1  # and the two versions really differ
 
 
-def test_delta_spark_writes_the_retention_properties_and_no_table_features(delta_warehouse):
-    from novacrm_spark.retention import DEFAULT_PROPERTIES
-
-    tables = sorted(log.parent for log in delta_warehouse.glob("*/*/_delta_log"))
+def test_delta_spark_writes_the_retention_properties_and_the_contracts_constraints(delta_warehouse, tmp_path):
+    tables = run_tables(delta_warehouse)
     assert {t.parent.name for t in tables} >= {"staging", "core", "marts", "quarantine", "_meta"}
     for path in tables:
-        table = DeltaTable(str(path))
-        assert table.metadata().configuration == DEFAULT_PROPERTIES, path
-        protocol = table.protocol()
-        assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2), path
-        assert not protocol.reader_features and not protocol.writer_features, path
+        assert_run_table_metadata(path)
+    # Any other writer is held to them, delta-rs included.
+    table = tmp_path / "fct_revenue"
+    shutil.copytree(delta_warehouse / "core" / "fct_revenue", table)
+    row = DeltaTable(str(table)).to_pyarrow_table().slice(0, 1)
+    write_deltalake(str(table), row, mode="append")
+    mrr = row.schema.get_field_index("mrr")
+    negative = row.set_column(mrr, "mrr", pa.array([Decimal("-1.00")], row.schema.field(mrr).type))
+    with pytest.raises(Exception, match="validation"):
+        write_deltalake(str(table), negative, mode="append")
 
 
 def test_delta_spark_vacuum_removes_old_unreferenced_files_only(delta_warehouse, tmp_path):

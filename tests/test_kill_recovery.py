@@ -93,30 +93,32 @@ def test_readers_see_one_complete_run_and_the_next_run_repairs_a_killed_one(spar
     marks = [usage_arrives(usage, 0)]
     novacrm(*run_args(warehouse))
     first = latest(warehouse)
-    assert first == dict.fromkeys(TABLES, 0)
+    # A new table's data, then its contract's constraints (the embedded engine's second commit); the
+    # watermark table has no contract.
+    assert first == {**dict.fromkeys(TABLES, 1), WATERMARK: 0}
     assert watermark_time(spark, warehouse) == marks[0]
 
     # Killed between its second and third commits: the watermark and one table moved on, the others did not.
     marks.append(usage_arrives(usage, 1))
     killed("between-commits", warehouse)
-    assert latest(warehouse) == {**first, WATERMARK: 1, ("staging", "stg_accounts"): 1}
+    assert latest(warehouse) == {**first, WATERMARK: 1, ("staging", "stg_accounts"): 2}
     assert seen_by_readers(spark, warehouse) == first
     assert watermark_time(spark, warehouse) == marks[0]
     show = novacrm("show", "stg_accounts", "--warehouse", str(warehouse), "--master", "local[2]")
-    assert "staging.stg_accounts (version 0):" in show.stdout
+    assert "staging.stg_accounts (version 1):" in show.stdout
 
     repaired = novacrm(*run_args(warehouse))
     assert "Interrupted run found: rolled back run " in repaired.stdout
     assert "2 table(s) restored to the last complete run's version" in repaired.stdout
-    # Restores (version 2 of the two that moved), then this run's own commits on top.
+    # Restores (the next version of the two that moved), then this run's own commits on top.
     after = latest(warehouse)
-    assert after == {**dict.fromkeys(TABLES, 1), WATERMARK: 3, ("staging", "stg_accounts"): 3}
+    assert after == {**dict.fromkeys(TABLES, 2), WATERMARK: 3, ("staging", "stg_accounts"): 4}
     assert seen_by_readers(spark, warehouse) == after
     assert DeltaTable(str(warehouse.joinpath(*WATERMARK)), version=2).to_pyarrow_table()["modification_time"
                                                                                          ].to_pylist() == [marks[0]]
     assert watermark_time(spark, warehouse) == marks[1]  # the repairing run's own watermark
-    restored = DeltaTable(str(warehouse / "staging" / "stg_accounts"), version=2).to_pyarrow_table()
-    assert restored.equals(DeltaTable(str(warehouse / "staging" / "stg_accounts"), version=0).to_pyarrow_table())
+    restored = DeltaTable(str(warehouse / "staging" / "stg_accounts"), version=3).to_pyarrow_table()
+    assert restored.equals(DeltaTable(str(warehouse / "staging" / "stg_accounts"), version=1).to_pyarrow_table())
 
     # Killed after its last table commit, before the manifest said "complete": readers stay on the last run.
     marks.append(usage_arrives(usage, 2))

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
@@ -14,29 +13,24 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.retention import DEFAULT_PROPERTIES, DELETED_FILE_RETENTION, LOG_RETENTION
 from novacrm_spark.store import open_store
+from table_properties import assert_run_table_metadata, run_tables
 
 SHORT = {LOG_RETENTION: "interval 2 days", DELETED_FILE_RETENTION: "interval 1 hours"}
 
 
-def delta_tables(warehouse: Path) -> list[Path]:
-    return sorted(p.parent for p in warehouse.glob("*/*/_delta_log"))
-
-
 def assert_plain_protocol(table: DeltaTable) -> None:
-    """Reader 1, writer 2, no table features: what both engines write (README, Engines)."""
+    """Reader 1, writer 2, no table features: what both engines write for a table without constraints."""
     protocol = table.protocol()
     assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
     assert not protocol.reader_features and not protocol.writer_features
 
 
 def test_every_table_of_a_run_carries_the_default_retention(built_warehouse):
-    tables = delta_tables(built_warehouse)
+    tables = run_tables(built_warehouse)
     layers = {p.parent.name for p in tables}
     assert {"staging", "core", "marts", "quarantine", "_meta"} <= layers
     for path in tables:
-        table = DeltaTable(str(path))
-        assert table.metadata().configuration == DEFAULT_PROPERTIES, path
-        assert_plain_protocol(table)
+        assert_run_table_metadata(path)
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def test_model_entries_hold_status_rows_seconds_checks_and_quarantine(good_run):
     assert (accounts["name"], accounts["status"], accounts["rows"], accounts["published"]) == (
         "stg_accounts", "pass", 2, True,
     )
-    assert accounts["version"] == 0 and accounts["seconds"] >= 0
+    assert accounts["version"] == 1 and accounts["seconds"] >= 0  # data, then the constraints
     assert accounts["inputs"] == [f"{root}/raw_accounts.csv"]
     assert invoices["inputs"] == [f"{root}/raw_invoices.csv", "staging.stg_accounts (staged in this run)"]
     assert invoices["rows"] == 2

@@ -120,7 +120,7 @@ def test_vacuum_removes_what_no_version_in_the_window_needs_and_keeps_what_reade
     assert "core.dim_date: would remove 1 file (retain 168 hours, the table's own window)" in lines
     assert listed_files(lines, "core.dim_date") == {orphan.name}  # older than any window, never committed
     [skipped] = [line for line in lines if line.startswith("marts.nrr_summary:")]
-    assert skipped.startswith("marts.nrr_summary: skipped: readers are pinned to version 0 and later commits removed")
+    assert skipped.startswith("marts.nrr_summary: skipped: readers are pinned to version 1 and later commits removed")
     counted = sum(int(line.split(" would remove ")[1].split()[0]) for line in lines if " would remove " in line)
     tables = sum(1 for line in lines if not line.startswith(("  ", "Total")))
     assert lines[-1] == f"Total: {counted} files would be removed, {tables} tables (1 skipped)"

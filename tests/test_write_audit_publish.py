@@ -70,7 +70,7 @@ def snapshot(store, tables=(("staging", "stg_accounts"), ("staging", "stg_invoic
 
 @pytest.fixture(scope="module")
 def published(spark, tmp_path_factory):
-    """A warehouse holding version 0 of both tables, built from the v1 inputs."""
+    """A warehouse holding the first publish of both tables (version 1: data, then constraints), from the v1 inputs."""
     root = tmp_path_factory.mktemp("wap")
     warehouse = root / "warehouse"
     result, _ = run(spark, write_inputs(root / "v1", ACCOUNTS_V1, INVOICES_V1), warehouse)
@@ -83,7 +83,7 @@ def published(spark, tmp_path_factory):
 def test_first_run_publishes_everything_and_downstream_read_the_staged_upstream(published):
     _root, _warehouse, store, tables, versions = published
     # stg_invoices validated its accounts against stg_accounts before anything was published.
-    assert {key: v[0] for key, v in versions.items()} == {key: 0 for key in versions}
+    assert {key: v[0] for key, v in versions.items()} == {key: 1 for key in versions}
     assert tables["stg_invoices"].count() == 2
 
 
@@ -219,12 +219,12 @@ def test_a_table_another_writer_committed_meanwhile_stops_the_run(spark, tmp_pat
 
     path = store.table_path("staging", "stg_accounts")
     assert str(raised.value) == (
-        f"table staging.stg_accounts at {path} was changed by another writer: it committed version 1 after this run "
-        "read version 0; this run's write was not published, run it again"
+        f"table staging.stg_accounts at {path} was changed by another writer: it committed version 2 after this run "
+        "read version 1; this run's write was not published, run it again"
     )
     assert {key: v for key, (v, _files) in snapshot(store).items()} == {
-        ("staging", "stg_accounts"): 1, ("staging", "stg_invoices"): 0,
-        ("quarantine", "accounts"): 0, ("quarantine", "invoices"): 0,
+        ("staging", "stg_accounts"): 2, ("staging", "stg_invoices"): 1,
+        ("quarantine", "accounts"): 1, ("quarantine", "invoices"): 1,
     }
     assert store.read("staging", "stg_accounts").count() == 2  # the other writer's copy of v1, not our 3 rows
     assert not list(warehouse.glob("*/*/_staging"))
@@ -242,5 +242,5 @@ def test_a_conflict_on_a_later_table_publishes_none_of_the_earlier_ones(spark, t
         run(spark, write_inputs(tmp_path / "v2", ACCOUNTS_V2, INVOICES_V2), warehouse)
 
     # stg_accounts is committed first: a run publishes all of its tables or none.
-    assert store.version("staging", "stg_accounts") == 0
-    assert store.version("quarantine", "accounts") == 0
+    assert store.version("staging", "stg_accounts") == 1
+    assert store.version("quarantine", "accounts") == 1

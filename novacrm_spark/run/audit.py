@@ -29,6 +29,7 @@ from novacrm_spark import incremental as inc
 from novacrm_spark.bookkeeping import BOOKKEEPING, COLLAPSED
 from novacrm_spark.quality.checks import CheckResult
 from novacrm_spark.quality.checks import flagged, name_unrunnable_check, results
+from novacrm_spark.quality.constraints import table_constraints
 from novacrm_spark.quality.contracts import TableContract
 from novacrm_spark.run.results import ModelResult
 from novacrm_spark.store import StagedWrite, TableStore
@@ -97,7 +98,8 @@ def _stage(
         metrics = [*metrics, *_bookkeeping_metrics(contract, df)]
         # The store observes the checks on its write: flag columns are seen, but not written.
         write = store.stage(frame, contract.layer, contract.name, description=contract.description,
-                            column_comments=comments, observe=metrics, columns=columns, **options)
+                            column_comments=comments, observe=metrics, columns=columns,
+                            constraints=table_constraints(contract), **options)
     except AnalysisException:
         name_unrunnable_check(contract, df, params)  # a check's expression, rather than the model?
         raise

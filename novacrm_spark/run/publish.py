@@ -51,7 +51,7 @@ def publish_run(
         for _table, write in writes:
             write.check()
         pins = current_pins(store, known)
-        planned = {table: _next_version(store, table) for table, _write in writes}
+        planned = {table: _next_version(store, table, write.commits) for table, write in writes}
         write_manifest(store, Manifest(run_id, PUBLISHING, {**{t: None for t in planned}, **pins}, planned))
         versions = [write.commit() for _table, write in writes]
         write_manifest(store, Manifest(run_id, COMPLETE, {**pins, **planned}, {}))
@@ -95,9 +95,9 @@ def _abort(built: Sequence[Built], extra: Sequence[tuple[Table, StagedWrite]] = 
         write.abort()
 
 
-def _next_version(store: TableStore, table: Table) -> int:
+def _next_version(store: TableStore, table: Table, commits: int) -> int:
     latest = store.version(*table)
-    return 0 if latest is None else latest + 1
+    return (-1 if latest is None else latest) + commits
 
 
 def recover(store: TableStore, progress: Progress) -> str | None:

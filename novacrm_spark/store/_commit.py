@@ -9,13 +9,15 @@ removes the write's files, unless the log took them after all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 from deltalake import DeltaTable
 from deltalake import Schema as DeltaSchema
 from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
+from novacrm_spark.quality.constraints import PROPERTY_PREFIX, as_properties, comparable
 from novacrm_spark.store._errors import conflict, writing
 from novacrm_spark.store._partitions import remove_files_of_write
 from novacrm_spark.store._replace import ReplaceBase, partition_columns
@@ -36,6 +38,7 @@ class Commit:
     description: str | None
     write_id: str
     properties: dict[str, str]  # the table's configuration (retention), set whenever the metadata is written
+    constraints: Mapping[str, str] = field(default_factory=dict)  # CHECK constraints, name -> SQL
 
     def check(self) -> None:
         """Raise CommitConflictError when the table is no longer at the version the write was staged against."""
@@ -55,20 +58,30 @@ class Commit:
                 raise
             return DeltaTable(self.path).version()
 
+    @property
+    def commits(self) -> int:
+        """How many commits :meth:`run` makes: a second one declares the constraints of new metadata."""
+        return 2 if self.constraints and self._replaces_metadata() else 1
+
+    def _replaces_metadata(self) -> bool:
+        if self.snapshot is None:
+            return True
+        return self.replace is None and not self._same_metadata()  # a partition replace keeps the metadata
+
     def _transaction(self) -> None:
         try:
-            if self.replace is not None and self.snapshot is not None:
+            if self._replaces_metadata():
+                self._replace_metadata()
+            elif self.replace is not None:
                 # One transaction: remove the replaced partitions' files, add the new ones.
                 actions = [*self.replace.removes(), *self.adds]
                 self.snapshot.create_write_transaction(
                     actions, mode="append", schema=self.schema, partition_by=self.columns or None
                 )
-            elif self.snapshot is not None and self._same_metadata():
+            else:
                 self.snapshot.create_write_transaction(
                     self.adds, mode="overwrite", schema=self.schema, partition_by=self.columns or None
                 )
-            else:
-                self._replace_metadata()
         except CommitFailedError:
             raise self._conflict() from None
         except DeltaError:
@@ -81,21 +94,30 @@ class Commit:
         metadata = self.snapshot.metadata()
         return (
             metadata.description == self.description
-            and dict(metadata.configuration) == self.properties
+            and comparable(metadata.configuration) == comparable(self.configuration)
             and partition_columns(self.snapshot) == self.columns
             and self.snapshot.schema().to_json() == self.schema.to_json()
         )
 
     def _replace_metadata(self) -> None:
-        """A new table, or a schema, partitioning, description or properties change: the metadata goes in the
-        same commit. The properties replace the table's, as delta-spark's CREATE OR REPLACE TABLE does."""
+        """A new table, or a schema, partitioning, description, properties or constraints change: the metadata
+        goes in the same commit. The properties and constraints replace the table's, as delta-spark's CREATE OR
+        REPLACE TABLE does."""
         create_table_with_add_actions(
             self.path, self.schema, self.adds,
             # A new table must still be new: "error" refuses one another writer created meanwhile.
             mode="error" if self.snapshot is None else "overwrite",
             partition_by=self.columns or None, name=self.table, description=self.description,
-            configuration=self.properties,
+            configuration={k: v for k, v in self.configuration.items() if not k.startswith(PROPERTY_PREFIX)},
         )
+        if self.constraints:
+            # delta-rs refuses constraints in a new metadata's configuration; ALTER TABLE ADD CONSTRAINT is
+            # a second, metadata-only commit (it checks the rows just committed, which the audit passed).
+            DeltaTable(self.path).alter.add_constraint(dict(self.constraints))
+
+    @property
+    def configuration(self) -> dict[str, str]:
+        return {**self.properties, **as_properties(self.constraints)}
 
     def _conflict(self):
         return conflict(

@@ -77,6 +77,7 @@ class StagedWrite:
     metrics: dict[str, Any] = field(default_factory=dict)
     _check: Callable[[], None] = field(default=lambda: None, repr=False)
     metrics_counted: bool = False  # the observed metrics never arrived; a query counted them
+    commits: int = 1  # versions ``commit`` adds: the embedded engine declares a new table's constraints apart
 
     def __post_init__(self) -> None:
         if self.written is None:
@@ -107,6 +108,8 @@ class WriteOptions:
     replace_partitions: list[Any] | None
     observe: list[Column]
     columns: list[str] | None  # written columns; None: all
+    # CHECK constraints (name -> SQL) a full write declares; a partition replace keeps the table's
+    constraints: Mapping[str, str] = field(default_factory=dict)
 
 
 class TableStore(abc.ABC):
@@ -157,6 +160,7 @@ class TableStore(abc.ABC):
         replace_partitions: Iterable[Any] | None = None,
         observe: Sequence[Column] = (),
         columns: Sequence[str] | None = None,
+        constraints: Mapping[str, str] | None = None,
     ) -> StagedWrite:
         """Write ``df`` as the next version of the table, without publishing it.
 
@@ -166,6 +170,9 @@ class TableStore(abc.ABC):
         columns written; ``observe`` sees every column of ``df``, e.g. a check's
         flag column that is not written. One observation serves the whole write:
         Spark Connect delivers only the outermost observation of a plan.
+
+        ``constraints`` (name -> SQL, see :mod:`novacrm_spark.quality.constraints`)
+        become the table's Delta CHECK constraints, replacing any it had.
 
         ``partition_by`` lays the files out by those columns (Hive-style folders).
         With ``replace_partitions`` (partition values, e.g. ``[date(2024, 3, 1)]``,
@@ -179,7 +186,7 @@ class TableStore(abc.ABC):
         """
         options = WriteOptions(description, dict(column_comments or {}), list(partition_by or []),
                                None if replace_partitions is None else list(replace_partitions), list(observe),
-                               None if columns is None else list(columns))
+                               None if columns is None else list(columns), dict(constraints or {}))
         return self._stage(df, layer, table, options)
 
     @abc.abstractmethod

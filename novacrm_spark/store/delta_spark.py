@@ -17,6 +17,7 @@ from typing import Sequence
 from pyspark.sql import DataFrame, SparkSession
 
 from novacrm_spark.errors import TableNotFoundError
+from novacrm_spark.quality.constraints import as_properties
 from novacrm_spark.store._errors import conflict, writing
 from novacrm_spark.store._partitions import normalise_partitions
 from novacrm_spark.store.base import StagedWrite, TableStore, WriteOptions
@@ -115,7 +116,8 @@ class DeltaSparkStore(TableStore):
                     writer = writer.partitionedBy(*columns)
                 if description:
                     writer = writer.tableProperty("comment", description)
-                for key, value in self.properties.items():  # the retention settings; they replace the table's
+                # The retention settings and the contract's CHECK constraints; they replace the table's.
+                for key, value in {**self.properties, **as_properties(options.constraints)}.items():
                     writer = writer.tableProperty(key, value)
                 writer.createOrReplace()
                 return

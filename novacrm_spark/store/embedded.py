@@ -166,7 +166,7 @@ class EmbeddedStore(TableStore):
             kept = [os.path.join(path, unquote(p)) for p in base.kept_paths]
             staged_df = self._read_files(path, spark_schema, columns, kept + [os.path.join(path, f.path) for f in files])
         commit = Commit(path, name, table, snapshot, base, [_add_action(f) for f in files], delta_schema, columns,
-                        options.description, write_id, self.properties)
+                        options.description, write_id, self.properties, options.constraints)
         return StagedWrite(
             dataframe=staged_df,
             num_rows=sum(f.num_records for f in files),
@@ -176,6 +176,7 @@ class EmbeddedStore(TableStore):
             metrics=metrics,
             _check=commit.check,
             metrics_counted=counted,
+            commits=commit.commits,
         )
 
     def _write_files(
