@@ -86,7 +86,7 @@ def test_an_incremental_run_and_show_over_spark_connect(server, connect_warehous
     assert incremental.returncode == 0, incremental.stdout[-3000:] + incremental.stderr[-3000:]
     assert "incremental: 0 usage file(s) after the watermark" in incremental.stdout
     assert shown.returncode == 0, shown.stderr[-3000:]
-    assert shown.stdout.startswith("marts.nrr_summary (version 0):")
+    assert shown.stdout.startswith("marts.nrr_summary (version 1):")  # its data, then its constraints
     assert "only showing top 3 rows" in shown.stdout
 
 
