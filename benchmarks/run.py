@@ -37,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from proc import process_table  # noqa: E402
 from replicate import MANIFEST, replicate  # noqa: E402
 
 # Accounts per scale (a replicated scale: its base's accounts x its copies).
@@ -49,20 +50,10 @@ AS_OF = "2025-01-31"
 
 def tree_rss_bytes(root_pid: int) -> int:
     """Resident memory of a process and all its descendants, from /proc."""
-    children: dict[int, list[int]] = {}
-    memory: dict[int, tuple[int, int]] = {}
+    children, stats = process_table()
     page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        # (start of code and of stack: the same while a child shares its parent's memory), rss
-        memory[int(entry)] = ((int(fields[23]), int(fields[25])), int(fields[21]) * page)
+    # (start of code and of stack: the same while a child shares its parent's memory), rss
+    memory = {pid: ((int(f[23]), int(f[25])), int(f[21]) * page) for pid, f in stats.items()}
     return tree_total(root_pid, children, memory)
 
 

@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from proc import process_table
+
 # Stages in order; True when the stage's job starts from the previous stage's output
 # (its measurement is then its increment), False when it redoes everything before it.
 STAGES: tuple[tuple[str, bool], ...] = (
@@ -52,23 +54,12 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def tree_cpu_seconds(root_pid: int) -> float:
     """User + system CPU seconds of a process and its descendants (each one's reaped children included)."""
-    children: dict[int, list[int]] = {}
-    ticks: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        # Fields 14-17 of stat (utime, stime, cutime, cstime); the split starts at field 3.
-        ticks[int(entry)] = sum(int(v) for v in fields[11:15])
+    children, stats = process_table()
     total, stack = 0, [root_pid]
     while stack:
         pid = stack.pop()
-        total += ticks.get(pid, 0)
+        # Fields 14-17 of stat (utime, stime, cutime, cstime); the table's fields start at the third.
+        total += sum(int(v) for v in stats[pid][11:15]) if pid in stats else 0
         stack.extend(children.get(pid, []))
     return total / CLOCK_TICKS
 
