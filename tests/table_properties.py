@@ -23,6 +23,11 @@ def assert_run_table_metadata(path: Path) -> None:
     table = DeltaTable(str(path))
     # Expressions aside: delta-rs stores them rewritten (see quality/constraints.py).
     assert comparable(table.metadata().configuration) == comparable({**DEFAULT_PROPERTIES, **constraints}), path
+    assert_protocol(table, 3 if constraints else 2, path)
+
+
+def assert_protocol(table: DeltaTable, writer: int, name: object = "") -> None:
+    """Reader 1, writer ``writer`` (3: CHECK constraints), no table features: what both engines write."""
     protocol = table.protocol()
-    assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 3 if constraints else 2), path
-    assert not protocol.reader_features and not protocol.writer_features, path
+    assert (protocol.min_reader_version, protocol.min_writer_version) == (1, writer), name
+    assert not protocol.reader_features and not protocol.writer_features, name

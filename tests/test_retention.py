@@ -13,16 +13,9 @@ from pyspark.sql import functions as F
 
 from novacrm_spark.retention import DEFAULT_PROPERTIES, DELETED_FILE_RETENTION, LOG_RETENTION
 from novacrm_spark.store import open_store
-from table_properties import assert_run_table_metadata, run_tables
+from table_properties import assert_protocol, assert_run_table_metadata, run_tables
 
 SHORT = {LOG_RETENTION: "interval 2 days", DELETED_FILE_RETENTION: "interval 1 hours"}
-
-
-def assert_plain_protocol(table: DeltaTable) -> None:
-    """Reader 1, writer 2, no table features: what both engines write for a table without constraints."""
-    protocol = table.protocol()
-    assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
-    assert not protocol.reader_features and not protocol.writer_features
 
 
 def test_every_table_of_a_run_carries_the_default_retention(built_warehouse):
@@ -55,7 +48,7 @@ def test_the_store_writes_its_properties_on_create_and_on_every_full_write(spark
     table = DeltaTable(second.table_path("core", "t"))
     assert (version, table.metadata().configuration, table.metadata().description) == (2, DEFAULT_PROPERTIES, "a table")
     assert second.read("core", "t").count() == 3
-    assert_plain_protocol(table)
+    assert_protocol(table, 2)  # no constraints given
 
 
 def test_a_partition_replace_keeps_the_tables_properties(spark, tmp_path, frame):
